@@ -1,0 +1,1 @@
+"""Styrkedja's governance domain: aggregates, rules and application services."""

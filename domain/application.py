@@ -1,0 +1,276 @@
+"""The tenant's application service: every command is get, call, save, with its ledger entry in the same save."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain.base import EVENT_PLUMBING, UNLEDGERED_EVENTS, GovernedAggregate
+from domain.bodies import FOUNDING_BODIES, Body
+from domain.commands.budgets import BudgetCommands
+from domain.commands.follow_up import FollowUpCommands
+from domain.commands.goals import GoalCommands
+from domain.commands.organisation import OrganisationCommands
+from domain.context import current_actor
+from domain.decisions import Competence, Decision, Matter
+from domain.errors import ConcurrencyError, DomainError, InvalidCommandError, NotFoundError, UnknownReferenceError
+from domain.idempotency import IdempotencyKey
+from domain.ledger import (
+    GENESIS_HASH,
+    LedgerEntry,
+    Verification,
+    canonical_json,
+    chain_hash,
+    event_id,
+    to_plain,
+    verify_records,
+)
+from domain.stores import StoreConfig, app_name, schema_name, share_pool
+
+A = TypeVar("A", bound=GovernedAggregate)
+
+MAX_ATTEMPTS = 60
+DEFAULT_SETTINGS = {"reallocation_council_threshold_percent": 5}
+
+
+class DateAsISO(Transcoding):
+    type = dt.date
+    name = "date_iso"
+
+    def encode(self, obj: dt.date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> dt.date:
+        return dt.date.fromisoformat(data)
+
+
+class DecisionAsDict(Transcoding):
+    type = Decision
+    name = "decision"
+
+    def encode(self, obj: Decision) -> dict:
+        return obj.as_dict()
+
+    def decode(self, data: dict) -> Decision:
+        return Decision.from_dict(data)
+
+
+class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCommands, Application):
+    """One municipality's decisions: commands that check the rules and record, and the ledger."""
+
+    def __init__(self, tenant: str, config: StoreConfig, settings: dict | None = None, create_table=False):
+        self.tenant = tenant
+        self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
+        self.config = config
+        self.name = app_name(tenant)
+        self.ledger_id = self.id_for("ledger")
+        env = config.env_for(schema_name(tenant), f"{tenant}.sqlite", create_table)
+        super().__init__(env)
+
+    def construct_factory(self, env):
+        factory = super().construct_factory(env)
+        share_pool(factory, self.config)
+        return factory
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(DecisionAsDict())
+
+    # --- identities ----------------------------------------------------------------------
+
+    def id_for(self, kind: str, *parts: Any) -> UUID:
+        """Codes are unique per tenant and kind: the aggregate id is derived from them."""
+        return uuid5(NAMESPACE_URL, f"styrkedja:{self.tenant}/{kind}/" + "/".join(str(p) for p in parts))
+
+    def load(self, cls: type[A], kind: str, *parts: Any, missing: type[DomainError] = UnknownReferenceError,
+             field: str | None = None) -> A:
+        try:
+            aggregate = self.repository.get(self.id_for(kind, *parts))
+        except AggregateNotFoundError:
+            aggregate = None
+        if aggregate is None or aggregate.is_retracted:
+            label = "/".join(str(p) for p in parts)
+            raise missing(f"There is no {kind.replace('_', ' ')} {label}.", field)
+        assert isinstance(aggregate, cls)
+        return aggregate
+
+    def load_or_none(self, kind: str, *parts: Any) -> GovernedAggregate | None:
+        try:
+            return self.repository.get(self.id_for(kind, *parts))
+        except AggregateNotFoundError:
+            return None
+
+    def exists(self, kind: str, *parts: Any) -> bool:
+        return self.load_or_none(kind, *parts) is not None
+
+    def body(self, code: str, field: str = "body", in_path: bool = False) -> Body:
+        return self.load(Body, "body", code, missing=NotFoundError if in_path else UnknownReferenceError,
+                         field=field)
+
+    def check_competence(self, matter: Matter, decision: Decision, concerned: str | None = None,
+                         extra_allowed: frozenset[str] = frozenset()) -> None:
+        if decision.date > dt.date.today():
+            raise InvalidCommandError("A decision cannot be dated in the future.", "decision.date")
+        decider = self.body(decision.body, field="decision.body").ref()
+        concerned_ref = self.body(concerned).ref() if concerned else None
+        Competence(matter, decider, concerned_ref, extra_allowed).check(decision)
+
+    # --- recording -----------------------------------------------------------------------
+
+    def provision(self) -> None:
+        """Create the tenant's first entries: the bodies every municipality has by law."""
+        def build():
+            return [Body(self.id_for("body", code), code, name, kind, None, None, basis="kommunallagen")
+                    for code, name, kind in FOUNDING_BODIES if not self.exists("body", code)]
+        if not self.exists("body", "KF"):
+            self.execute(build)
+
+    def execute(self, build: Callable[[], list[GovernedAggregate]],
+                idempotency: tuple[str, str] | None = None) -> dict:
+        """Run a command: build its aggregates (rules may refuse), chain its ledger entries, save atomically.
+
+        A concurrent writer (another command on the same aggregate, or any command taking the
+        same ledger position) makes the save fail; the whole command then runs again on fresh state.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            if idempotency:
+                earlier = self._earlier_answer(*idempotency)
+                if earlier is not None:
+                    return earlier
+            aggregates = [a for a in build() if a is not None]
+            head_position, head_hash, head_time = self.ledger_head()
+            entries, answer = self._chain(aggregates, head_position, head_hash, head_time)
+            extra: list[Any] = []
+            if idempotency:
+                key, fingerprint = idempotency
+                extra.append(IdempotencyKey(self._idempotency_id(key), key, fingerprint, answer))
+            try:
+                self.save(*aggregates, *entries, *extra)
+            except IntegrityError:
+                # The cache hands out copies and fast-forwards them, so nothing stale survives a retry.
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            return answer
+        raise ConcurrencyError("Too many concurrent changes; please retry.")
+
+    def _chain(self, aggregates, head_position: int, head_hash: str, head_time: dt.datetime | None):
+        actor = current_actor.get()
+        now = dt.datetime.now(dt.UTC)
+        # Record time never runs backwards along the ledger, so "known at T" is a prefix of positions.
+        recorded_at = max(now, head_time) if head_time else now
+        entries: list[LedgerEntry] = []
+        answer: dict = {}
+        position, prev = head_position, head_hash
+        for aggregate in aggregates:
+            subject = aggregate.subject()
+            for event in aggregate.pending_events:
+                type_name = type(event).__name__
+                if type_name in UNLEDGERED_EVENTS:
+                    continue
+                position += 1
+                data = {**subject, **{k: v for k, v in event.__dict__.items() if k not in EVENT_PLUMBING}}
+                decision = getattr(event, "decision", None)
+                record = {
+                    "position": position,
+                    "id": event_id(self.tenant, position),
+                    "type": type_name,
+                    "tenant": self.tenant,
+                    "recorded_at": recorded_at.isoformat(timespec="microseconds"),
+                    "recorded_by": actor,
+                    "decision": to_plain(decision) if decision is not None else None,
+                    "data": to_plain(data),
+                }
+                canonical = canonical_json(record)
+                digest = chain_hash(prev, canonical)
+                entries.append(LedgerEntry(
+                    originator_id=self.ledger_id, originator_version=position, timestamp=now,
+                    canonical=canonical, prev_hash=prev, hash=digest,
+                    aggregate_id=aggregate.id, aggregate_version=event.originator_version,
+                ))
+                prev = digest
+                answer = {"event_id": record["id"], "position": position,
+                          "recorded_at": record["recorded_at"], "hash": digest}
+        return entries, answer
+
+    def _idempotency_id(self, key: str) -> UUID:
+        return self.id_for("idempotency", current_actor.get() or "-", key)
+
+    def _earlier_answer(self, key: str, fingerprint: str) -> dict | None:
+        try:
+            record = self.repository.get(self._idempotency_id(key))
+        except AggregateNotFoundError:
+            return None
+        if record.fingerprint != fingerprint:
+            raise IdempotencyKeyReusedError("This Idempotency-Key was used for a different request.")
+        return record.answer
+
+    @staticmethod
+    def fingerprint(*parts: Any) -> str:
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+    # --- the ledger ----------------------------------------------------------------------
+
+    def ledger_head(self) -> tuple[int, str, dt.datetime | None]:
+        stored = self.recorder.select_events(self.ledger_id, desc=True, limit=1)
+        if not stored:
+            return 0, GENESIS_HASH, None
+        entry = self.mapper.to_domain_event(stored[0])
+        recorded_at = dt.datetime.fromisoformat(json.loads(entry.canonical)["recorded_at"])
+        return entry.originator_version, entry.hash, recorded_at
+
+    def ledger_entries(self, after: int = 0, limit: int | None = None, upto: int | None = None
+                       ) -> list[LedgerEntry]:
+        stored = self.recorder.select_events(self.ledger_id, gt=after, lte=upto, limit=limit)
+        return [self.mapper.to_domain_event(s) for s in stored]
+
+    def iter_ledger(self, batch: int = 1000, upto: int | None = None) -> Iterator[LedgerEntry]:
+        after = 0
+        while True:
+            entries = self.ledger_entries(after=after, limit=batch, upto=upto)
+            yield from entries
+            if len(entries) < batch:
+                return
+            after = entries[-1].position
+
+    def entry_at(self, position: int) -> LedgerEntry | None:
+        entries = self.ledger_entries(after=position - 1, limit=1)
+        return entries[0] if entries and entries[0].position == position else None
+
+    def verify_ledger(self) -> Verification:
+        """Recompute the chain from the stored rows; an edited, removed or reordered row names its position."""
+        return verify_records(self._stored_ledger_records())
+
+    def _stored_ledger_records(self):
+        expected = 0
+        after = 0
+        while True:
+            rows = self.recorder.select_events(self.ledger_id, gt=after, limit=1000)
+            for row in rows:
+                expected += 1
+                if row.originator_version != expected:
+                    # A missing row: the chain breaks at the first position that is not there.
+                    yield expected, None, None, None
+                    return
+                try:
+                    entry = self.mapper.to_domain_event(row)
+                    yield expected, entry.canonical, entry.prev_hash, entry.hash
+                except Exception:  # a row that no longer decodes has been tampered with
+                    yield expected, None, None, None
+                    return
+            if len(rows) < 1000:
+                return
+            after = rows[-1].originator_version
+
+
+class IdempotencyKeyReusedError(DomainError):
+    code = "idempotency_key_reused"

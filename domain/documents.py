@@ -1,0 +1,53 @@
+"""Governing documents (styrdokument) in the statute book, with the guideline's metadata table (§4.1, §9)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import GovernedAggregate
+from domain.decisions import Decision
+from domain.errors import InvalidCommandError
+
+DOCUMENT_TYPES = ("plan", "policy", "programme", "charter", "rules", "guidelines", "strategy")
+PUBLICATION_CHANNELS = ("website", "intranet")
+
+
+class GoverningDocument(GovernedAggregate):
+    id: UUID  # derived from the tenant and the code (Governance.id_for)
+    subject_fields = {"document": "code"}
+
+    @event("GoverningDocumentAdopted")
+    def __init__(
+        self,
+        code: str,
+        type: str,
+        name: str,
+        owner: str,
+        responsible: str,
+        validity: str,
+        follow_up: str,
+        subject: str,
+        published: list[str],
+        description: str | None,
+        related: list[str],
+        decision: Decision,
+    ) -> None:
+        self.code = code
+        self.type = type
+        self.name = name
+        self.adopted_by = decision.body
+        self.repealed = False
+
+    @event("GoverningDocumentRevised")
+    def revise(self, changes: dict, decision: Decision) -> None:
+        self.name = changes.get("name", self.name)
+
+    @event("GoverningDocumentRepealed")
+    def repeal(self, decision: Decision) -> None:
+        self.repealed = True
+
+    def check_in_force(self) -> None:
+        if self.repealed:
+            raise InvalidCommandError(f"Document {self.code} is repealed.", "code")

@@ -1,0 +1,41 @@
+"""Terms (mandatperioder) and indicators (nyckeltal): reference data the goals build on."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import GovernedAggregate
+from domain.errors import InvalidCommandError
+
+
+class Term(GovernedAggregate):
+    id: UUID  # derived from the tenant and the code (Governance.id_for)
+    subject_fields = {"term": "code"}
+
+    @event("TermOpened")
+    def __init__(self, code: str, first_year: int, last_year: int) -> None:
+        if last_year < first_year:
+            raise InvalidCommandError("last_year must not be before first_year.", "last_year")
+        self.code = code
+        self.first_year = first_year
+        self.last_year = last_year
+
+
+class Indicator(GovernedAggregate):
+    id: UUID  # derived from the tenant and the code (Governance.id_for)
+    subject_fields = {"indicator": "code"}
+
+    @event("IndicatorDefined")
+    def __init__(self, code: str, name: str, unit: str, direction: str, kolada_kpi: str | None) -> None:
+        self.code = code
+        self.name = name
+        self.unit = unit
+        self.direction = direction
+        self.kolada_kpi = kolada_kpi
+
+    @event("IndicatorOutcomeReported")
+    def report_outcome(self, period: str, value: Decimal, body: str | None, reported_on) -> None:
+        pass
