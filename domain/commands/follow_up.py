@@ -82,6 +82,15 @@ class FollowUpCommands:
             return [body_year]
         return self.execute(build, **idem)
 
+    def decision_body_of(self, event_id: str) -> str | None:
+        """The body whose decision an entry records (None for reports and reference data)."""
+        position = position_of(self.tenant, event_id)
+        entry = self.entry_at(position) if position else None
+        if entry is None:
+            raise NotFoundError("There is no such event in this municipality's ledger.", "event_id")
+        decision = entry.as_record()["decision"]
+        return decision["body"] if decision else None
+
     def retract(self, event_id: str, reason: str, **idem) -> dict:
         """An erroneous entry is not deleted: a new entry takes it out of force, pointing at it."""
         position = position_of(self.tenant, event_id)

@@ -1,0 +1,34 @@
+# Styrkedja: `make run` serves the product (embedded default), `make test` runs the whole suite.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test services lint bench demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/styrkedja serve
+
+test: $(STAMP) services
+	$(BIN)/python -m pytest -q
+
+services:
+	@scripts/services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+demo: $(STAMP)
+	$(BIN)/styrkedja demo
+
+bench: $(STAMP) services
+	$(BIN)/python bench/append.py
+
+clean:
+	rm -rf var test-output .pytest_cache

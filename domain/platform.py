@@ -1,0 +1,209 @@
+"""The platform's own registry: hosted municipalities (tenants) and their users, kept apart from any tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError
+from domain.stores import StoreConfig, check_slug, share_pool
+
+ROLES = ("admin", "registrar", "reporter", "auditor", "viewer")
+
+
+def tenant_id(slug: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"styrkedja:platform/tenant/{slug}")
+
+
+def email_id(tenant: str, email: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"styrkedja:platform/user/{tenant}/{email.lower()}")
+
+
+DIRECTORY_ID = uuid5(NAMESPACE_URL, "styrkedja:platform/directory")
+
+
+def digest(secret: str) -> str:
+    # API tokens carry 256 random bits: a fast digest suffices (passwords use argon2 in web/).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Tenant(Aggregate):
+    id: UUID
+
+    @event("TenantCreated")
+    def __init__(self, slug: str, name: str, municipality_code: str, settings: dict) -> None:
+        self.slug = slug
+        self.name = name
+        self.municipality_code = municipality_code
+        self.settings = settings
+
+
+class Directory(Aggregate):
+    """The list of tenants, so that listing does not scan the store."""
+
+    id: UUID
+
+    @event("DirectoryOpened")
+    def __init__(self) -> None:
+        self.slugs: list[str] = []
+
+    @event("TenantListed")
+    def add(self, slug: str) -> None:
+        self.slugs.append(slug)
+
+
+class EmailClaim(Aggregate):
+    """Makes an e-mail address unique within a tenant and finds the user behind it."""
+
+    id: UUID
+
+    @event("EmailClaimed")
+    def __init__(self, tenant: str, email: str, user_id: UUID) -> None:
+        self.user_id = user_id
+
+
+class User(Aggregate):
+    id: UUID
+
+    @event("UserAdded")
+    def __init__(self, tenant: str, email: str, name: str, role: str, bodies: list[str], token_digest: str) -> None:
+        self.tenant = tenant
+        self.email = email
+        self.name = name
+        self.role = role
+        self.bodies = bodies
+        self.token_digest = token_digest
+        self.password_hash: str | None = None
+        self.active = True
+
+    @event("TokenRotated")
+    def rotate_token(self, token_digest: str) -> None:
+        self.token_digest = token_digest
+
+    @event("PasswordSet")
+    def set_password(self, password_hash: str) -> None:
+        self.password_hash = password_hash
+
+    @event("UserDeactivated")
+    def deactivate(self) -> None:
+        self.active = False
+
+    def may_decide_for(self, body: str) -> bool:
+        return not self.bodies or body in self.bodies
+
+
+def new_token(user_id: UUID) -> tuple[str, str]:
+    """A bearer token names its user, so a request is authenticated with one lookup."""
+    secret = secrets.token_urlsafe(32)
+    return f"sk_{user_id.hex}_{secret}", digest(secret)
+
+
+class Platform(Application):
+    name = "platform"
+
+    def __init__(self, config: StoreConfig, create_table: bool = False) -> None:
+        self.config = config
+        super().__init__(config.env_for("platform", "platform.sqlite", create_table))
+
+    def construct_factory(self, env):
+        factory = super().construct_factory(env)
+        share_pool(factory, self.config)
+        return factory
+
+    # --- tenants -------------------------------------------------------------------------
+
+    def create_tenant(self, slug: str, name: str, municipality_code: str, settings: dict | None = None) -> Tenant:
+        check_slug(slug)
+        if not (municipality_code.isdigit() and len(municipality_code) == 4):
+            raise InvalidCommandError("municipality_code is the four-digit kommunkod.", "municipality_code")
+        if self.find_tenant(slug) is not None:
+            raise AlreadyExistsError(f"The tenant {slug} already exists.", "slug")
+        directory = self._directory()
+        tenant = Tenant(tenant_id(slug), slug, name, municipality_code, dict(settings or {}))
+        directory.add(slug)
+        self.save(tenant, directory)
+        return tenant
+
+    def _directory(self) -> Directory:
+        try:
+            return self.repository.get(DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return Directory(DIRECTORY_ID)
+
+    def find_tenant(self, slug: str) -> Tenant | None:
+        try:
+            return self.repository.get(tenant_id(slug))
+        except (AggregateNotFoundError, ValueError):
+            return None
+
+    def tenants(self) -> list[Tenant]:
+        try:
+            directory = self.repository.get(DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return []
+        return [self.repository.get(tenant_id(slug)) for slug in directory.slugs]
+
+    # --- users ---------------------------------------------------------------------------
+
+    def add_user(self, tenant: str, email: str, name: str, role: str, bodies: list[str]) -> tuple[User, str]:
+        if role not in ROLES:
+            raise InvalidCommandError(f"role must be one of {', '.join(ROLES)}.", "role")
+        claim_id = email_id(tenant, email)
+        if self._exists(claim_id):
+            raise AlreadyExistsError(f"{email} is already a user of {tenant}.", "email")
+        user_id = uuid4()
+        token, token_digest = new_token(user_id)
+        user = User(user_id, tenant, email, name, role, list(bodies), token_digest)
+        self.save(user, EmailClaim(claim_id, tenant, email.lower(), user_id))
+        return user, token
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def user(self, user_id: UUID) -> User:
+        try:
+            return self.repository.get(user_id)
+        except AggregateNotFoundError:
+            raise NotFoundError("No such user.") from None
+
+    def user_by_email(self, tenant: str, email: str) -> User | None:
+        try:
+            claim = self.repository.get(email_id(tenant, email))
+        except AggregateNotFoundError:
+            return None
+        return self.repository.get(claim.user_id)
+
+    def authenticate(self, token: str) -> User | None:
+        parts = token.split("_", 2) if token.startswith("sk_") else []
+        if len(parts) != 3:
+            return None
+        try:
+            user_id = UUID(hex=parts[1][:32]) if len(parts[1]) == 32 else None
+        except ValueError:
+            return None
+        secret = token[len("sk_") + 33:]
+        if user_id is None:
+            return None
+        try:
+            user = self.repository.get(user_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(user, User) or not user.active:
+            return None
+        return user if hmac.compare_digest(user.token_digest, digest(secret)) else None
+
+    def rotate_token(self, user_id: UUID) -> str:
+        user = self.user(user_id)
+        token, token_digest = new_token(user.id)
+        user.rotate_token(token_digest)
+        self.save(user)
+        return token

@@ -1,0 +1,1 @@
+"""Read side and store plumbing: tenant registry at run time, read models and their runners."""

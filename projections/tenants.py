@@ -1,0 +1,80 @@
+"""The process's tenants: provisioning a municipality's store, and a bounded cache of open applications."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from domain.application import Governance
+from domain.errors import AlreadyExistsError
+from domain.platform import Platform, Tenant
+from domain.stores import StoreConfig, check_slug, schema_name
+
+DEFAULT_CACHE_SIZE = 256
+
+
+class Tenants:
+    """Opens each tenant's application lazily; hundreds of tenants share one connection pool."""
+
+    def __init__(self, config: StoreConfig, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+        self.config = config
+        self.cache_size = cache_size
+        self._apps: OrderedDict[str, Governance] = OrderedDict()
+        self._lock = threading.Lock()
+        if config.is_postgres:
+            create_schema(config, "platform")
+        self.platform = Platform(config, create_table=True)
+
+    def create(self, slug: str, name: str, municipality_code: str, settings: dict | None = None) -> Tenant:
+        """Provision the store, record the founding bodies, then list the tenant (safe to rerun after a crash)."""
+        check_slug(slug)
+        if self.platform.find_tenant(slug) is not None:
+            raise AlreadyExistsError(f"The tenant {slug} already exists.", "slug")
+        if self.config.is_postgres:
+            create_schema(self.config, schema_name(slug))
+        app = Governance(slug, self.config, settings, create_table=True)
+        try:
+            app.provision()
+        finally:
+            app.close()
+        return self.platform.create_tenant(slug, name, municipality_code, settings)
+
+    def get(self, slug: str) -> Governance | None:
+        with self._lock:
+            app = self._apps.get(slug)
+            if app is not None:
+                self._apps.move_to_end(slug)
+                return app
+        tenant = self.platform.find_tenant(slug)
+        if tenant is None:
+            return None
+        app = Governance(slug, self.config, tenant.settings)
+        with self._lock:
+            existing = self._apps.get(slug)
+            if existing is not None:
+                app.close()
+                return existing
+            self._apps[slug] = app
+            while len(self._apps) > self.cache_size:
+                _, evicted = self._apps.popitem(last=False)
+                evicted.close()
+        return app
+
+    def open_count(self) -> int:
+        return len(self._apps)
+
+    def close(self) -> None:
+        with self._lock:
+            for app in self._apps.values():
+                app.close()
+            self._apps.clear()
+        self.platform.close()
+
+
+def create_schema(config: StoreConfig, schema: str) -> None:
+    """The library never creates schemas; provisioning does, before any table is made."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(config.database_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

@@ -1,0 +1,38 @@
+"""Styrkedja's web layer: the Flask app factory, API and (later) UI blueprints."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from domain.stores import StoreConfig
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Defaults, then the environment, then the caller's overrides; one composition root for all."""
+    from projections.tenants import Tenants
+    from web import errors
+    from web.api import init_api
+
+    app = Flask(__name__)
+    app.config.update(
+        DATA_DIR=os.environ.get("STYRKEDJA_DATA_DIR", "./var"),
+        DATABASE_URL=os.environ.get("DATABASE_URL") or None,
+        REDIS_URL=os.environ.get("REDIS_URL") or None,
+        ADMIN_TOKEN=os.environ.get("STYRKEDJA_ADMIN_TOKEN") or None,
+        SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(32).hex(),
+        POOL_SIZE=int(os.environ.get("STYRKEDJA_POOL_SIZE", "5")),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    store = StoreConfig.from_environ({
+        "STYRKEDJA_DATA_DIR": str(app.config["DATA_DIR"]),
+        "DATABASE_URL": app.config["DATABASE_URL"] or "",
+        "STYRKEDJA_POOL_SIZE": str(app.config["POOL_SIZE"]),
+    })
+    app.extensions["styrkedja"] = app.config.get("TENANTS") or Tenants(store)
+    errors.register(app)
+    init_api(app)
+    return app

@@ -1,0 +1,41 @@
+"""The HTTP API, version 1: flask-smorest blueprints whose schemas both validate and document."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from web.errors import error_body
+
+
+class StyrkedjaApi(Api):
+    def handle_http_exception(self, error):
+        data = getattr(error, "data", None) or {}
+        messages = data.get("messages")
+        if error.code == 400 and messages is not None:
+            # webargs nests errors by location; clients expect the body's fields at the top.
+            flat: dict = {}
+            for location_errors in messages.values():
+                flat.update(location_errors)
+            return {"errors": flat}, 400, data.get("headers", {})
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
+                415: "unsupported_media_type"}.get(error.code, "error")
+        if error.code >= 500:
+            code = "internal_error"
+        return error_body(code, error.description or error.name), error.code, data.get("headers", {})
+
+
+def init_api(app) -> StyrkedjaApi:
+    app.config.setdefault("API_TITLE", "Styrkedja")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = StyrkedjaApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    from web.api.ledger import blp as ledger_blp
+    from web.api.platform import blp as platform_blp
+    from web.api.tenant_commands import blp as commands_blp
+
+    for blp in (platform_blp, commands_blp, ledger_blp):
+        api.register_blueprint(blp)
+    return api

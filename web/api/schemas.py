@@ -1,0 +1,370 @@
+"""Marshmallow schemas of the API: they validate every request and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from domain.assessments import ATTAINMENTS
+from domain.assignments import ASSIGNMENT_STATUSES
+from domain.decisions import BODY_KINDS
+from domain.documents import DOCUMENT_TYPES, PUBLICATION_CHANNELS
+from domain.platform import ROLES
+from domain.results import RESULT_KINDS
+from domain.years import REPORT_KINDS
+
+CODE = validate.Regexp(r"^[A-Za-z0-9._-]{1,40}$", error="1 to 40 letters, digits, '-', '_' or '.'.")
+PERIOD = validate.Regexp(r"^\d{4}(-(0[1-9]|1[0-2]|T1|T2))?$", error="A year (2024), a month (2024-04) or T1/T2.")
+MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="A month, e.g. 2024-04.")
+YEAR = validate.Range(min=1900, max=2200)
+TEXT = validate.Length(min=1, max=10000)
+NAME = validate.Length(min=1, max=300)
+
+
+def Code(**kw):  # noqa: N802 - reads like a field type
+    return fields.String(validate=CODE, **kw)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class DecisionSchema(Strict):
+    body = Code(required=True, metadata={"description": "Code of the deciding body, e.g. KF"})
+    date = fields.Date(required=True, metadata={"description": "Meeting date"})
+    kind = fields.String(load_default="meeting", validate=validate.OneOf(["meeting", "delegated"]))
+    paragraph = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    registry_number = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
+    effective_from = fields.Date(load_default=None)
+    delegation = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
+                               metadata={"description": "The delegation decision a delegated decision rests on"})
+
+    @validates_schema
+    def check_kind(self, data, **kwargs):
+        if data.get("kind") == "meeting" and not data.get("paragraph"):
+            raise ValidationError("A meeting decision names its paragraph.", "paragraph")
+        if data.get("kind") == "delegated" and not data.get("delegation"):
+            raise ValidationError("A delegated decision names its delegation decision.", "delegation")
+        if data.get("effective_from") and data["effective_from"] < data["date"]:
+            raise ValidationError("effective_from cannot be before the decision date.", "effective_from")
+
+
+class Decided(Strict):
+    decision = fields.Nested(DecisionSchema, required=True)
+
+
+class EarmarkSchema(Strict):
+    purpose = fields.String(required=True, validate=NAME)
+    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class RecordingSchema(Schema):
+    event_id = fields.String()
+    position = fields.Integer()
+    recorded_at = fields.String()
+    hash = fields.String()
+
+
+# --- platform -------------------------------------------------------------------------------
+
+
+class TenantSettingsSchema(Strict):
+    reallocation_council_threshold_percent = fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
+
+
+class TenantCreateSchema(Strict):
+    slug = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$", error="2 to 40 lowercase letters, digits or '-'."))
+    name = fields.String(required=True, validate=NAME)
+    municipality_code = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$", error="Four digits."))
+    settings = fields.Nested(TenantSettingsSchema, load_default=dict)
+
+
+class TenantSchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+    municipality_code = fields.String()
+    settings = fields.Dict()
+
+
+class UserCreateSchema(Strict):
+    email = fields.Email(required=True)
+    name = fields.String(required=True, validate=NAME)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    bodies = fields.List(Code(), load_default=list)
+
+
+class UserCreatedSchema(Schema):
+    id = fields.String()
+    token = fields.String()
+
+
+# --- organisation ---------------------------------------------------------------------------
+
+
+class BodySchema(Decided):
+    code = Code(required=True)
+    name = fields.String(required=True, validate=NAME)
+    kind = fields.String(required=True, validate=validate.OneOf(BODY_KINDS))
+    parent = Code(load_default=None)
+
+
+class AreaSchema(Decided):
+    code = Code(required=True)
+    name = fields.String(required=True, validate=NAME)
+
+
+class VisionSchema(Decided):
+    text = fields.String(required=True, validate=TEXT)
+
+
+class DocumentSchema(Decided):
+    code = Code(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
+    name = fields.String(required=True, validate=NAME)
+    owner = fields.String(required=True, validate=NAME)
+    responsible = fields.String(required=True, validate=NAME)
+    validity = fields.String(required=True, validate=NAME)
+    follow_up = fields.String(required=True, validate=NAME)
+    subject = fields.String(required=True, validate=NAME)
+    published = fields.List(fields.String(validate=validate.OneOf(PUBLICATION_CHANNELS)), required=True)
+    description = fields.String(load_default=None, validate=TEXT)
+    related = fields.List(fields.String(validate=NAME), load_default=list)
+
+
+class DocumentRevisionSchema(Decided):
+    name = fields.String(validate=NAME)
+    owner = fields.String(validate=NAME)
+    responsible = fields.String(validate=NAME)
+    validity = fields.String(validate=NAME)
+    follow_up = fields.String(validate=NAME)
+    subject = fields.String(validate=NAME)
+    published = fields.List(fields.String(validate=validate.OneOf(PUBLICATION_CHANNELS)))
+    description = fields.String(validate=TEXT)
+    related = fields.List(fields.String(validate=NAME))
+
+
+class TermSchema(Strict):
+    code = Code(required=True)
+    first_year = fields.Integer(required=True, strict=True, validate=YEAR)
+    last_year = fields.Integer(required=True, strict=True, validate=YEAR)
+
+    @validates_schema
+    def check_order(self, data, **kwargs):
+        if data["last_year"] < data["first_year"]:
+            raise ValidationError("last_year must not be before first_year.", "last_year")
+
+
+class IndicatorSchema(Strict):
+    code = Code(required=True)
+    name = fields.String(required=True, validate=NAME)
+    unit = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    direction = fields.String(required=True, validate=validate.OneOf(["increase", "decrease"]))
+    kolada_kpi = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]\d{5}$", error="e.g. N00002"))
+
+
+# --- goals, results, assignments ------------------------------------------------------------
+
+
+class GoalSchema(Decided):
+    code = Code(required=True)
+    term = Code(required=True)
+    title = fields.String(required=True, validate=NAME)
+    description = fields.String(load_default=None, validate=TEXT)
+
+
+class GoalRevisionSchema(Decided):
+    title = fields.String(load_default=None, validate=NAME)
+    description = fields.String(load_default=None, validate=TEXT)
+
+    @validates_schema
+    def check_change(self, data, **kwargs):
+        if data.get("title") is None and data.get("description") is None:
+            raise ValidationError("A revision changes the title or the description.", "title")
+
+
+class TargetSchema(Decided):
+    indicator = Code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+    value = fields.Decimal(required=True, as_string=False, allow_nan=False)
+
+
+class ResultSchema(Decided):
+    code = Code(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(RESULT_KINDS))
+    title = fields.String(required=True, validate=NAME)
+    goal = Code(load_default=None)
+
+    @validates_schema
+    def check_goal(self, data, **kwargs):
+        if data.get("kind") == "expected" and not data.get("goal"):
+            raise ValidationError("A förväntat resultat names its inriktningsmål.", "goal")
+
+
+class AssignmentSchema(Decided):
+    code = Code(required=True)
+    to_body = Code(required=True)
+    goal = Code(load_default=None)
+    title = fields.String(required=True, validate=NAME)
+    description = fields.String(required=True, validate=TEXT)
+    due = fields.Date(required=True)
+
+
+class AssignmentRevisionSchema(Decided):
+    title = fields.String(load_default=None, validate=NAME)
+    description = fields.String(load_default=None, validate=TEXT)
+    due = fields.Date(load_default=None)
+
+    @validates_schema
+    def check_change(self, data, **kwargs):
+        if data.get("title") is None and data.get("description") is None and data.get("due") is None:
+            raise ValidationError("A revision changes the title, the description or the due date.", "title")
+
+
+class WithdrawalSchema(Decided):
+    reason = fields.String(required=True, validate=TEXT)
+
+
+class StatusSchema(Strict):
+    status = fields.String(required=True, validate=validate.OneOf(ASSIGNMENT_STATUSES))
+    period = fields.String(required=True, validate=PERIOD)
+    comment = fields.String(required=True, validate=TEXT)
+    reported_on = fields.Date(required=True)
+
+
+# --- plans and budgets ----------------------------------------------------------------------
+
+
+class PlanSchema(Strict):
+    code = Code(required=True)
+    first_year = fields.Integer(required=True, strict=True, validate=YEAR)
+
+
+class FrameSchema(Decided):
+    body = Code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    earmarks = fields.List(fields.Nested(EarmarkSchema), load_default=list)
+
+
+class AdoptionSchema(Decided):
+    pass
+
+
+class FrameAdjustmentSchema(Decided):
+    body = Code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+    delta_sek = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=TEXT)
+
+
+class AllocationSchema(Decided):
+    area = Code(required=True)
+    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    earmarks = fields.List(fields.Nested(EarmarkSchema), load_default=list)
+
+
+class ReallocationSchema(Decided):
+    from_area = Code(required=True)
+    to_area = Code(required=True)
+    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=TEXT)
+
+
+# --- follow-up and accountability -----------------------------------------------------------
+
+
+class FinancialSchema(Strict):
+    body = Code(required=True)
+    period = fields.String(required=True, validate=MONTH)
+    area = Code(load_default=None)
+    outcome_sek = fields.Integer(required=True, strict=True)
+    forecast_sek = fields.Integer(required=True, strict=True)
+    reported_on = fields.Date(required=True)
+
+
+class IndicatorOutcomeSchema(Strict):
+    indicator = Code(required=True)
+    period = fields.String(required=True, validate=PERIOD)
+    value = fields.Decimal(required=True, as_string=False, allow_nan=False)
+    body = Code(load_default=None)
+    reported_on = fields.Date(required=True)
+
+
+class AssessmentSchema(Strict):
+    subject = fields.String(required=True, validate=validate.Regexp(
+        r"^(goal|result|assignment):[A-Za-z0-9._-]{1,40}$", error="goal:CODE, result:CODE or assignment:CODE."))
+    period = fields.String(required=True, validate=PERIOD)
+    attainment = fields.String(required=True, validate=validate.OneOf(ATTAINMENTS))
+    analysis = fields.String(required=True, validate=TEXT)
+    internal_efficiency = fields.String(load_default=None, validate=TEXT)
+    external_efficiency = fields.String(load_default=None, validate=TEXT)
+    reported_on = fields.Date(required=True)
+
+
+class MeasureSchema(Decided):
+    body = Code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+    description = fields.String(required=True, validate=TEXT)
+    amount_sek = fields.Integer(load_default=None, strict=True)
+
+
+class ReportAdoptionSchema(Decided):
+    kind = fields.String(required=True, validate=validate.OneOf(REPORT_KINDS))
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+
+
+class AuditReportSchema(Strict):
+    body = Code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+    recommendation = fields.String(required=True, validate=validate.OneOf(["grant", "refuse"]))
+    remarks = fields.String(required=True, validate=validate.Length(max=10000))
+    submitted_on = fields.Date(required=True)
+
+
+class DischargeSchema(Decided):
+    body = Code(required=True)
+    year = fields.Integer(required=True, strict=True, validate=YEAR)
+    granted = fields.Boolean(required=True)
+    remark = fields.String(load_default=None, validate=TEXT)
+
+
+class RetractionSchema(Strict):
+    reason = fields.String(required=True, validate=TEXT)
+
+
+# --- ledger queries -------------------------------------------------------------------------
+
+
+class EventsQuerySchema(Strict):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class LedgerEventSchema(Schema):
+    position = fields.Integer()
+    id = fields.String()
+    type = fields.String()
+    tenant = fields.String()
+    recorded_at = fields.String()
+    recorded_by = fields.String(allow_none=True)
+    decision = fields.Dict(allow_none=True)
+    data = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class EventsPageSchema(Schema):
+    events = fields.List(fields.Nested(LedgerEventSchema))
+    next_after = fields.Integer(allow_none=True)
+
+
+class LedgerHeadSchema(Schema):
+    head_position = fields.Integer()
+    head_hash = fields.String()
+
+
+class VerificationSchema(Schema):
+    ok = fields.Boolean()
+    checked = fields.Integer()
+    first_bad_position = fields.Integer(allow_none=True)

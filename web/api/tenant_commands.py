@@ -1,0 +1,50 @@
+"""Views for every command of the table: auth before parsing, body scope after, idempotency keys honoured."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from domain.application import Governance
+from web.api.base import Blueprint
+from web.api.commands import COMMANDS, Command, scope_of
+from web.api.schemas import RecordingSchema
+from web.errors import ApiError
+from web.tenancy import tenant_app
+
+blp = Blueprint("commands", __name__, url_prefix="/api/v1/t/<tenant>", description="Record decisions")
+
+ROLES_BY_ENDPOINT: dict[str, tuple[str, ...]] = {}
+
+
+@blp.before_request
+def authorise():
+    """Authenticate and check the role before the body is parsed: a viewer gets 403, not 400."""
+    roles = ROLES_BY_ENDPOINT.get(request.endpoint or "")
+    if roles is not None:
+        g.app = tenant_app(request.view_args["tenant"], roles)
+
+
+def _make_view(command: Command):
+    @blp.arguments(command.schema)
+    @blp.response(201, RecordingSchema)
+    @blp.doc(summary=command.summary, operationId=command.name)
+    def view(data: dict, tenant: str, **path):
+        app: Governance = g.app
+        body = scope_of(command, app, data, path)
+        if not g.principal.may_act_for(body):
+            raise ApiError(403, "forbidden", f"You may not record for {body}.")
+        key = request.headers.get("Idempotency-Key")
+        idem = {}
+        if key:
+            if len(key) > 200:
+                raise ApiError(400, "bad_request", "Idempotency-Key is too long.")
+            idem["idempotency"] = (key, Governance.fingerprint(command.name, path, request.get_json(silent=True)))
+        return command.run(app, data, path, idem), 201
+
+    view.__name__ = command.name
+    return view
+
+
+for _command in COMMANDS:
+    blp.route(_command.path, methods=["POST"], endpoint=_command.name)(_make_view(_command))
+    ROLES_BY_ENDPOINT[f"{blp.name}.{_command.name}"] = _command.roles
