@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import pytest
 
-# The project is not installed into the venv: make `domain` importable from the repository root.
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from domain.application import Governance  # noqa: E402
-from domain.decisions import Decision  # noqa: E402
-from domain.errors import DomainError  # noqa: E402
-from domain.stores import StoreConfig  # noqa: E402
+from domain.application import Governance
+from domain.decisions import Decision
+from domain.errors import DomainError
+from domain.stores import StoreConfig
 
 TENANT = "testkommun"
 # The usual meeting date of the tests: autumn before the first plan year 2024.

@@ -1,0 +1,5 @@
+"""WSGI entry point for gunicorn: the app configured from the environment."""
+
+from web import create_app
+
+app = create_app()

@@ -1,0 +1,1 @@
+"""RQ jobs that build reports and exports from a fixed ledger position."""
