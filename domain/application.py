@@ -92,23 +92,43 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         """Codes are unique per tenant and kind: the aggregate id is derived from them."""
         return uuid5(NAMESPACE_URL, f"styrkedja:{self.tenant}/{kind}/" + "/".join(str(p) for p in parts))
 
+    def _generations(self, kind: str, *parts: Any) -> Iterator[tuple[UUID, GovernedAggregate | None]]:
+        """Ids for a code: the first, then one more each time an establishment was retracted."""
+        generation = 1
+        while True:
+            suffix = () if generation == 1 else (f"#{generation}",)
+            aggregate_id = self.id_for(kind, *parts, *suffix)
+            try:
+                aggregate = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                aggregate = None
+            yield aggregate_id, aggregate
+            if aggregate is None:
+                return
+            generation += 1
+
+    def fresh_id(self, kind: str, *parts: Any) -> UUID:
+        """The id under which a code is established now (a retracted establishment leaves its id behind)."""
+        for aggregate_id, aggregate in self._generations(kind, *parts):
+            if aggregate is None:
+                return aggregate_id
+        raise AssertionError("unreachable")
+
     def load(self, cls: type[A], kind: str, *parts: Any, missing: type[DomainError] = UnknownReferenceError,
              field: str | None = None) -> A:
-        try:
-            aggregate = self.repository.get(self.id_for(kind, *parts))
-        except AggregateNotFoundError:
-            aggregate = None
-        if aggregate is None or aggregate.is_retracted:
+        aggregate = self.load_or_none(kind, *parts)
+        if aggregate is None:
             label = "/".join(str(p) for p in parts)
             raise missing(f"There is no {kind.replace('_', ' ')} {label}.", field)
         assert isinstance(aggregate, cls)
         return aggregate
 
     def load_or_none(self, kind: str, *parts: Any) -> GovernedAggregate | None:
-        try:
-            return self.repository.get(self.id_for(kind, *parts))
-        except AggregateNotFoundError:
-            return None
+        """The aggregate in force for a code: None if never established, or if every establishment was retracted."""
+        for _, aggregate in self._generations(kind, *parts):
+            if aggregate is not None and not aggregate.is_retracted:
+                return aggregate
+        return None
 
     def exists(self, kind: str, *parts: Any) -> bool:
         return self.load_or_none(kind, *parts) is not None
@@ -119,6 +139,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
 
     def check_competence(self, matter: Matter, decision: Decision, concerned: str | None = None,
                          extra_allowed: frozenset[str] = frozenset()) -> None:
+        decision.check_form()
         if decision.date > dt.date.today():
             raise InvalidCommandError("A decision cannot be dated in the future.", "decision.date")
         decider = self.body(decision.body, field="decision.body").ref()

@@ -10,6 +10,7 @@ from eventsourcing.domain import event
 from domain.assessments import Assessable
 from domain.decisions import COUNCIL, BodyRef, Decision
 from domain.errors import InvalidCommandError, NotCompetentError, WithdrawnError
+from domain.periods import check_period
 
 ASSIGNMENT_STATUSES = ("not_started", "ongoing", "completed", "will_not_complete")
 
@@ -29,6 +30,8 @@ class Assignment(Assessable):
         due: dt.date,
         decision: Decision,
     ) -> None:
+        if due < decision.date:
+            raise InvalidCommandError("An uppdrag cannot be due before it is issued.", "due")
         self.code = code
         self.to_body = to_body
         self.issued_by = decision.body
@@ -56,6 +59,8 @@ class Assignment(Assessable):
     def revise(self, title: str | None, description: str | None, due: dt.date | None, decision: Decision) -> None:
         if title is None and description is None and due is None:
             raise InvalidCommandError("A revision must change the title, the description or the due date.", "title")
+        if due is not None and due < decision.date:
+            raise InvalidCommandError("An uppdrag cannot be due before the decision that revises it.", "due")
         self.title = title or self.title
         self.due = due or self.due
 
@@ -63,6 +68,13 @@ class Assignment(Assessable):
     def withdraw(self, reason: str, decision: Decision) -> None:
         self.withdrawal_versions.append(self.next_version)
 
-    @event("AssignmentStatusReported")
     def report_status(self, status: str, period: str, comment: str, reported_on: dt.date) -> None:
+        self.check_active()
+        check_period(period)
+        if status not in ASSIGNMENT_STATUSES:
+            raise InvalidCommandError(f"status is one of {', '.join(ASSIGNMENT_STATUSES)}.", "status")
+        self._report_status(status, period, comment, reported_on)
+
+    @event("AssignmentStatusReported")
+    def _report_status(self, status: str, period: str, comment: str, reported_on: dt.date) -> None:
         pass

@@ -18,6 +18,7 @@ from domain.errors import (
     NeedsCouncilDecisionError,
     NotCompetentError,
 )
+from domain.periods import check_period
 
 DEFAULT_REALLOCATION_THRESHOLD_PERCENT = 5
 
@@ -83,7 +84,8 @@ class BodyYear(GovernedAggregate):
         for a in self._in_force("allocation"):
             lines[a["area"]] = {"amount_sek": a["amount_sek"], "earmarks": earmark_sums(a["earmarks"])}
         for r in self._in_force("reallocation"):
-            lines[r["from_area"]]["amount_sek"] -= r["amount_sek"]
+            # A line can lose its AllocationSet to a retraction while moves from it stay in force.
+            lines.setdefault(r["from_area"], {"amount_sek": 0, "earmarks": {}})["amount_sek"] -= r["amount_sek"]
             lines.setdefault(r["to_area"], {"amount_sek": 0, "earmarks": {}})["amount_sek"] += r["amount_sek"]
         return lines
 
@@ -212,8 +214,15 @@ class BodyYear(GovernedAggregate):
 
     # --- follow-up -----------------------------------------------------------------------
 
-    @event("FinancialOutcomeReported")
     def report_financial(
+        self, period: str, area: str | None, outcome_sek: int, forecast_sek: int, reported_on: dt.date
+    ) -> None:
+        if check_period(period) != self.year:
+            raise InvalidCommandError(f"period {period} is not in {self.year}.", "period")
+        self._report_financial(period, area, outcome_sek, forecast_sek, reported_on)
+
+    @event("FinancialOutcomeReported")
+    def _report_financial(
         self, period: str, area: str | None, outcome_sek: int, forecast_sek: int, reported_on: dt.date
     ) -> None:
         self._add("financial", {"period": period, "area": area, "forecast_sek": forecast_sek})
@@ -224,13 +233,20 @@ class BodyYear(GovernedAggregate):
 
     # --- ansvarsprövning -----------------------------------------------------------------
 
-    @event("AuditReportSubmitted")
     def submit_audit_report(self, recommendation: str, remarks: str, submitted_on: dt.date) -> None:
+        if recommendation not in ("grant", "refuse"):
+            raise InvalidCommandError("recommendation is grant or refuse.", "recommendation")
+        if submitted_on > dt.date.today():
+            raise InvalidCommandError("An audit report cannot be submitted in the future.", "submitted_on")
+        self._submit_audit_report(recommendation, remarks, submitted_on)
+
+    @event("AuditReportSubmitted")
+    def _submit_audit_report(self, recommendation: str, remarks: str, submitted_on: dt.date) -> None:
         if submitted_on <= dt.date(self.year, 12, 31):
             raise InvalidCommandError(
                 f"The audit report for {self.year} can be submitted only after the year has ended.", "submitted_on"
             )
-        self._add("audit_report", {"recommendation": recommendation})
+        self._add("audit_report", {"recommendation": recommendation, "submitted_on": submitted_on})
 
     @event("DischargeDecided")
     def decide_discharge(self, granted: bool, remark: str | None, decision: Decision) -> None:
@@ -238,5 +254,10 @@ class BodyYear(GovernedAggregate):
             raise InvalidCommandError(
                 f"The auditors have not submitted their report on {self.body} {self.year}; KF decides after it.",
                 "body",
+            )
+        submitted = max(a["submitted_on"] for a in self._in_force("audit_report"))
+        if decision.date < submitted:
+            raise InvalidCommandError(
+                f"KF decides on ansvarsfrihet after the auditors' report of {submitted.isoformat()}.", "decision.date"
             )
         self._add("discharge", {"granted": granted})

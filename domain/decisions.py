@@ -36,6 +36,19 @@ class Decision:
         if self.effective_from is None:
             object.__setattr__(self, "effective_from", self.date)
 
+    def check_form(self) -> None:
+        """A meeting decision names its paragraph; a delegated one the delegation it rests on."""
+        from domain.errors import InvalidCommandError
+
+        if self.kind not in ("meeting", "delegated"):
+            raise InvalidCommandError("decision.kind is meeting or delegated.", "decision.kind")
+        if self.kind == "meeting" and not self.paragraph:
+            raise InvalidCommandError("A meeting decision names its paragraph.", "decision.paragraph")
+        if self.kind == "delegated" and not self.delegation:
+            raise InvalidCommandError("A delegated decision names its delegation decision.", "decision.delegation")
+        if self.effective_from < self.date:
+            raise InvalidCommandError("effective_from cannot be before the decision date.", "decision.effective_from")
+
     def as_dict(self) -> dict:
         return {
             "body": self.body,
@@ -131,7 +144,8 @@ class Competence:
             concerned = self.concerned
             if who.kind == COUNCIL:
                 return
-            if concerned is not None and concerned.kind == ADMINISTRATION and concerned.parent == who.code:
+            if (who.kind in NAMND_KINDS and concerned is not None and concerned.kind == ADMINISTRATION
+                    and concerned.parent == who.code):
                 return
             raise NotCompetentError(
                 f"{who.code} may not issue an uppdrag to {concerned.code if concerned else '?'}: "

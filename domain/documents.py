@@ -34,6 +34,10 @@ class GoverningDocument(GovernedAggregate):
         related: list[str],
         decision: Decision,
     ) -> None:
+        if type not in DOCUMENT_TYPES:
+            raise InvalidCommandError(f"type is one of {', '.join(DOCUMENT_TYPES)}.", "type")
+        if not set(published) <= set(PUBLICATION_CHANNELS):
+            raise InvalidCommandError("published lists website and/or intranet.", "published")
         self.code = code
         self.type = type
         self.name = name

@@ -32,6 +32,8 @@ class Result(Assessable):
     def check_definable(kind: str, goal: str | None, body_kind: str) -> None:
         if body_kind not in NAMND_KINDS:
             raise NotCompetentError("Only a nämnd (or Kommunstyrelsen) defines förväntade and egna resultat.")
+        if kind not in RESULT_KINDS:
+            raise InvalidCommandError("kind is expected or own.", "kind")
         if kind == "expected" and not goal:
             raise InvalidCommandError("A förväntat resultat must name the inriktningsmål it serves.", "goal")
 

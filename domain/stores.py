@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -79,14 +80,27 @@ class StoreConfig:
 class _SharedPool:
     """Stands in for a datastore's own pool so that every tenant borrows from one process-wide pool."""
 
-    def __init__(self, pool) -> None:
+    def __init__(self, pool, datastore) -> None:
         self._pool = pool
+        self._datastore = datastore
 
     def open(self, wait: bool = False, timeout: float = 30.0) -> None:
         self._pool.open(wait, timeout)
 
+    @contextmanager
     def connection(self, *args, **kwargs):
-        return self._pool.connection(*args, **kwargs)
+        with self._pool.connection(*args, **kwargs) as conn:
+            # Every schema has its own composite type "stored_event_uuid", but psycopg builds one
+            # Python class per type name, so the dumper registered last on a connection wins.
+            # Re-register this schema's types whenever the connection last served another schema.
+            schema = self._datastore.schema
+            if getattr(conn, "_styrkedja_schema", None) != schema:
+                from psycopg.types.composite import register_composite
+
+                for info in self._datastore.psycopg_type_adapters.values():
+                    register_composite(info, conn)
+                conn._styrkedja_schema = schema
+            yield conn
 
     def close(self, *args, **kwargs) -> None:
         """Tenants come and go; the shared pool stays until the process ends."""
@@ -130,7 +144,7 @@ def share_pool(factory, config: StoreConfig) -> None:
             )
             _shared_pools[key] = pool
     datastore.pool.close()
-    datastore.pool = _SharedPool(pool)
+    datastore.pool = _SharedPool(pool, datastore)
 
 
 def shared_pool_stats() -> list[dict]:

@@ -9,6 +9,7 @@ from eventsourcing.domain import event
 
 from domain.base import GovernedAggregate
 from domain.errors import InvalidCommandError
+from domain.periods import check_period
 
 
 class Term(GovernedAggregate):
@@ -30,12 +31,18 @@ class Indicator(GovernedAggregate):
 
     @event("IndicatorDefined")
     def __init__(self, code: str, name: str, unit: str, direction: str, kolada_kpi: str | None) -> None:
+        if direction not in ("increase", "decrease"):
+            raise InvalidCommandError("direction is increase or decrease.", "direction")
         self.code = code
         self.name = name
         self.unit = unit
         self.direction = direction
         self.kolada_kpi = kolada_kpi
 
-    @event("IndicatorOutcomeReported")
     def report_outcome(self, period: str, value: Decimal, body: str | None, reported_on) -> None:
+        check_period(period)
+        self._report_outcome(period, value, body, reported_on)
+
+    @event("IndicatorOutcomeReported")
+    def _report_outcome(self, period: str, value: Decimal, body: str | None, reported_on) -> None:
         pass

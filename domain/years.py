@@ -8,6 +8,7 @@ from eventsourcing.domain import event
 
 from domain.base import GovernedAggregate
 from domain.decisions import Decision
+from domain.errors import InvalidCommandError
 
 REPORT_KINDS = ("interim_t1", "interim_t2", "annual")
 
@@ -20,7 +21,12 @@ class Year(GovernedAggregate):
     def __init__(self, year: int) -> None:
         self.year = year
 
-    @event("ReportAdopted")
     def adopt_report(self, kind: str, decision: Decision) -> None:
+        if kind not in REPORT_KINDS:
+            raise InvalidCommandError(f"kind is one of {', '.join(REPORT_KINDS)}.", "kind")
         # KS and then KF both adopt: each adoption is its own recorded decision.
+        self._adopt_report(kind, decision)
+
+    @event("ReportAdopted")
+    def _adopt_report(self, kind: str, decision: Decision) -> None:
         pass

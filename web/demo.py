@@ -93,10 +93,11 @@ KF_VISION = meeting("KF", "2013-12-11", "§178")
 KF_ORGANISATION = meeting("KF", "2018-12-12", "§205")
 # Illustrative: MRP 2022–2024 (needed for the 2022 frames the real 2022 decisions adjust), June as usual.
 KF_MRP2022 = meeting("KF", "2021-06-16", "§92")
+KF_MRP2022_FROM_2022 = meeting("KF", "2021-06-16", "§92", effective_from="2022-01-01")
 KF_BUN_TILLAGG_2022 = meeting("KF", "2022-04-13", "§48")
 KF_DISCHARGE_2021 = meeting("KF", "2022-04-13", "§50")
 KF_MRP2023_JUNE = meeting("KF", "2022-06-22", "§101")  # the M+L proposal
-KF_KFN_INVEST_2022 = meeting("KF", "2022-06-22", "§104")
+KF_KFN_INVEST_2022 = meeting("KF", "2022-06-22", "§103")
 KF_SBN_INVEST_2022 = meeting("KF", "2022-11-23", "§170")
 KF_MRP2023 = meeting("KF", "2022-12-14", "§190")  # adopted anew on the KS proposal; supersedes June
 # Inriktningsmål, målvärden, frames and uppdrag of MRP 2023–2025 are part of the December decision,
@@ -420,7 +421,7 @@ def _year_2022(cmd: _Counting) -> None:
     # MRP 2022–2024 with the 2022 frames (amounts are Exempeldata) that the real 2022 decisions adjust.
     cmd.draft_plan("MRP2022", 2022)
     cmd.adopt_plan("MRP2022", KF_MRP2022)
-    _set_frames(cmd, "MRP2022", 2022, meeting("KF", "2021-06-16", "§92", effective_from="2022-01-01"))
+    _set_frames(cmd, "MRP2022", 2022, KF_MRP2022_FROM_2022)
 
     # Ansvarsfrihet for 2021, granted to all nämnder on 2022-04-13, after the auditors' reports.
     for body in NAMNDER:
@@ -450,7 +451,6 @@ def _plan_2023(cmd: _Counting) -> None:
     cmd.adopt_plan("MRP2023", KF_MRP2023)
     for code, title in GOALS:
         cmd.establish_goal(code, TERM, title, KF_MRP2023_FROM_2023)
-    # The guideline is adopted later (2023-06-21) but belongs to the organisation's statute book.
     # Målvärden, frames and uppdrag in the December MRP are Exempeldata.
     _goal_targets(cmd, "MRP2023", KF_MRP2023_FROM_2023)
     _set_frames(cmd, "MRP2023", 2023, KF_MRP2023_FROM_2023)

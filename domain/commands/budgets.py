@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from domain.body_years import BodyYear
 from domain.decisions import Decision, Matter
-from domain.errors import InvalidCommandError, NotFoundError, UnknownReferenceError
+from domain.errors import NotFoundError, UnknownReferenceError
+from domain.periods import check_period
 from domain.plans import ResourcePlan
 
 
@@ -17,7 +18,7 @@ class BudgetCommands:
     def draft_plan(self, code: str, first_year: int, **idem) -> dict:
         def build():
             self.check_new("plan", code)
-            return [ResourcePlan(self.id_for("plan", code), code, first_year)]
+            return [ResourcePlan(self.fresh_id("plan", code), code, first_year)]
         return self.execute(build, **idem)
 
     def set_frame(self, plan: str, body: str, year: int, amount_sek: int, earmarks: list[dict],
@@ -101,7 +102,4 @@ class BudgetCommands:
 
     @staticmethod
     def year_of_period(period: str) -> int:
-        try:
-            return int(period[:4])
-        except ValueError:
-            raise InvalidCommandError(f"{period} is not a period.", "period") from None
+        return check_period(period)

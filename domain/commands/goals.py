@@ -20,7 +20,7 @@ class GoalCommands:
             self.check_new("goal", code)
             self.reference(Term, "term", term, "term")
             self.check_competence(Matter.ESTABLISH_GOAL, decision)
-            return [StrategicGoal(self.id_for("goal", code), code, term, title, description, decision)]
+            return [StrategicGoal(self.fresh_id("goal", code), code, term, title, description, decision)]
         return self.execute(build, **idem)
 
     def revise_goal(self, code: str, decision: Decision, title: str | None = None,
@@ -50,7 +50,7 @@ class GoalCommands:
             Result.check_definable(kind, goal, owner.kind)
             self.reference(StrategicGoal, "goal", goal, "goal")
             self.check_competence(Matter.OWN_MATTER, decision, concerned=body)
-            return [Result(self.id_for("result", code), code, body, kind, title, goal, decision)]
+            return [Result(self.fresh_id("result", code), code, body, kind, title, goal, decision)]
         return self.execute(build, **idem)
 
     def fix_result_target(self, body: str, result: str, indicator: str, year: int, value: Decimal,
@@ -73,7 +73,8 @@ class GoalCommands:
             self.body(to_body, field="to_body")
             self.reference(StrategicGoal, "goal", goal, "goal")
             self.check_competence(Matter.ISSUE_ASSIGNMENT, decision, concerned=to_body)
-            return [Assignment(self.id_for("assignment", code), code, to_body, goal, title, description, due, decision)]
+            return [Assignment(self.fresh_id("assignment", code), code, to_body, goal, title, description, due,
+                               decision)]
         return self.execute(build, **idem)
 
     def _changeable_assignment(self, code: str, decision: Decision) -> Assignment:

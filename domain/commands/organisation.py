@@ -20,7 +20,7 @@ class OrganisationCommands:
             if parent is not None:
                 self.body(parent, field="parent")
             self.check_competence(Matter.ESTABLISH_BODY, decision)
-            return [Body(self.id_for("body", code), code, name, kind, parent, decision)]
+            return [Body(self.fresh_id("body", code), code, name, kind, parent, decision)]
         return self.execute(build, **idem)
 
     def add_area(self, body: str, code: str, name: str, decision: Decision, **idem) -> dict:
@@ -37,7 +37,7 @@ class OrganisationCommands:
             self.check_competence(Matter.ADOPT_VISION, decision)
             vision = self.load_or_none("vision")
             if vision is None:
-                return [Vision(self.id_for("vision"), text, decision)]
+                return [Vision(self.fresh_id("vision"), text, decision)]
             vision.revise(text, decision)
             return [vision]
         return self.execute(build, **idem)
@@ -49,7 +49,7 @@ class OrganisationCommands:
             self.check_new("document", code)
             self.check_competence(Matter.GOVERNING_DOCUMENT, decision)
             return [GoverningDocument(
-                self.id_for("document", code), code=code, type=fields["type"], name=fields["name"],
+                self.fresh_id("document", code), code=code, type=fields["type"], name=fields["name"],
                 owner=fields["owner"],
                 responsible=fields["responsible"], validity=fields["validity"], follow_up=fields["follow_up"],
                 subject=fields["subject"], published=list(fields.get("published") or []),
@@ -83,14 +83,14 @@ class OrganisationCommands:
     def open_term(self, code: str, first_year: int, last_year: int, **idem) -> dict:
         def build():
             self.check_new("term", code)
-            return [Term(self.id_for("term", code), code, first_year, last_year)]
+            return [Term(self.fresh_id("term", code), code, first_year, last_year)]
         return self.execute(build, **idem)
 
     def define_indicator(self, code: str, name: str, unit: str, direction: str, kolada_kpi: str | None = None,
                          **idem) -> dict:
         def build():
             self.check_new("indicator", code)
-            return [Indicator(self.id_for("indicator", code), code, name, unit, direction, kolada_kpi)]
+            return [Indicator(self.fresh_id("indicator", code), code, name, unit, direction, kolada_kpi)]
         return self.execute(build, **idem)
 
     # --- shared guards -------------------------------------------------------------------

@@ -276,7 +276,7 @@ class ReallocationSchema(Decided):
 
 class FinancialSchema(Strict):
     body = Code(required=True)
-    period = fields.String(required=True, validate=MONTH)
+    period = fields.String(required=True, validate=PERIOD)
     area = Code(load_default=None)
     outcome_sek = fields.Integer(required=True, strict=True)
     forecast_sek = fields.Integer(required=True, strict=True)

@@ -1,0 +1,19 @@
+"""Follow-up periods: a year (2024), a month (2024-04) or a delårsperiod (2024-T1, 2024-T2)."""
+
+from __future__ import annotations
+
+import re
+
+from domain.errors import InvalidCommandError
+
+PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]|T1|T2))?$")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_period(period: str, monthly: bool = False) -> int:
+    """The period's year; refuses anything else with a message naming the field."""
+    pattern = MONTH if monthly else PERIOD
+    if not isinstance(period, str) or not pattern.match(period):
+        expected = "a month, e.g. 2024-04" if monthly else "2024, 2024-04, 2024-T1 or 2024-T2"
+        raise InvalidCommandError(f"period is {expected}.", "period")
+    return int(period[:4])

@@ -1,0 +1,144 @@
+"""The one fold of the read side: each ledger record becomes bitemporal facts (used by projections and replay)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+# How the facts of one key combine into what is in force:
+ALWAYS = dt.date(1, 1, 1)
+SET = "set"  # the latest in force wins (by decision time, then record order)
+PATCH = "patch"  # every fact in force is merged over the previous, in that order
+ADD = "add"  # every fact in force counts (adjustments, reallocations, adoptions)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What one entry says about one key, valid from a date, recorded at a position."""
+
+    key: str
+    mode: str
+    valid_from: dt.date
+    position: int
+    recorded_at: str
+    value: dict
+
+
+def valid_from(record: dict) -> dt.date:
+    """Decision time: the decision's effective date, else the date a report was made.
+
+    Reference data recorded without a decision (terms, indicators, drafted plans, the bodies every
+    municipality has by law) holds at every date.
+    """
+    decision = record.get("decision")
+    if decision:
+        return dt.date.fromisoformat(decision.get("effective_from") or decision["date"])
+    data = record.get("data") or {}
+    for name in ("reported_on", "submitted_on"):
+        if data.get(name):
+            return dt.date.fromisoformat(data[name])
+    return ALWAYS
+
+
+def retracted_position(record: dict) -> int | None:
+    """The position an EventRetracted record takes out of force, if it is one."""
+    if record.get("type") == "EventRetracted":
+        return int(record["data"]["retracted_position"])
+    return None
+
+
+def _k(*parts) -> str:
+    return "|".join(str(p) for p in parts)
+
+
+def facts_of(record: dict) -> list[Fact]:
+    """The facts a ledger record states; the rules of what each event means on the read side live here."""
+    kind = record["type"]
+    data = record.get("data") or {}
+    decision = record.get("decision")
+    made = _FACTS.get(kind)
+    if made is None:
+        return []
+    when = valid_from(record)
+    return [
+        Fact(key, mode, when, record["position"], record["recorded_at"],
+             {**value, "decision": decision, "position": record["position"]})
+        for key, mode, value in made(data)
+    ]
+
+
+def _pick(data: dict, *names: str) -> dict:
+    return {name: data.get(name) for name in names if name in data}
+
+
+_FACTS = {
+    "BodyEstablished": lambda d: [(_k("body", d["code"]), SET, _pick(d, "code", "name", "kind", "parent"))],
+    "ActivityAreaAdded": lambda d: [(_k("area", d["body"], d["code"]), SET, _pick(d, "body", "code", "name"))],
+    "VisionAdopted": lambda d: [(_k("vision"), SET, _pick(d, "text"))],
+    "VisionRevised": lambda d: [(_k("vision"), SET, _pick(d, "text"))],
+    "GoverningDocumentAdopted": lambda d: [(_k("document", d["code"]), PATCH, _pick(
+        d, "code", "type", "name", "owner", "responsible", "validity", "follow_up", "subject", "published",
+        "description", "related"))],
+    "GoverningDocumentRevised": lambda d: [(_k("document", d["document"]), PATCH, dict(d.get("changes") or {}))],
+    "GoverningDocumentRepealed": lambda d: [(_k("document", d["document"]), PATCH, {"repealed": True})],
+    "TermOpened": lambda d: [(_k("term", d["code"]), SET, _pick(d, "code", "first_year", "last_year"))],
+    "IndicatorDefined": lambda d: [(_k("indicator", d["code"]), SET, _pick(
+        d, "code", "name", "unit", "direction", "kolada_kpi"))],
+    "StrategicGoalEstablished": lambda d: [(_k("goal", d["code"]), PATCH, _pick(
+        d, "code", "term", "title", "description"))],
+    "StrategicGoalRevised": lambda d: [(_k("goal", d["goal"]), PATCH, {
+        k: v for k, v in _pick(d, "title", "description").items() if v is not None} | {"revised": True})],
+    "TargetValueFixed": lambda d: [(_k("target", "goal", d["goal"], d["indicator"], d["year"]), SET, _pick(
+        d, "goal", "indicator", "year", "value"))],
+    "ResultDefined": lambda d: [(_k("result", d["code"]), SET, _pick(d, "code", "body", "kind", "title", "goal"))],
+    "ResultTargetValueFixed": lambda d: [(_k("target", "result", d["result"], d["indicator"], d["year"]), SET,
+                                          _pick(d, "result", "indicator", "year", "value"))],
+    "AssignmentIssued": lambda d: [(_k("assignment", d["code"]), PATCH, _pick(
+        d, "code", "to_body", "goal", "title", "description", "due"))],
+    "AssignmentRevised": lambda d: [(_k("assignment", d["assignment"]), PATCH, {
+        k: v for k, v in _pick(d, "title", "description", "due").items() if v is not None} | {"revised": True})],
+    "AssignmentWithdrawn": lambda d: [(_k("withdrawal", d["assignment"]), SET, _pick(d, "reason"))],
+    "AssignmentStatusReported": lambda d: [(_k("status", d["assignment"]), SET, _pick(
+        d, "status", "period", "comment", "reported_on"))],
+    "ResourcePlanDrafted": lambda d: [(_k("plan", d["code"]), SET, _pick(d, "code", "first_year"))],
+    "ResourcePlanAdopted": lambda d: [(_k("plan_adoption", d["plan"]), SET, {})],
+    "FrameSet": lambda d: [(_k("frame", d["body"], d["year"]), SET, _pick(
+        d, "body", "year", "plan", "amount_sek", "earmarks"))],
+    "FrameAdjusted": lambda d: [(_k("adjustment", d["body"], d["year"]), ADD, _pick(
+        d, "body", "year", "delta_sek", "reason"))],
+    "AllocationSet": lambda d: [(_k("allocation", d["body"], d["year"], d["area"]), SET, _pick(
+        d, "body", "year", "area", "amount_sek", "earmarks"))],
+    "OperationalPlanAdopted": lambda d: [(_k("budget_adoption", d["body"], d["year"]), SET, _pick(
+        d, "body", "year", "late"))],
+    "BudgetReallocated": lambda d: [(_k("reallocation", d["body"], d["year"]), ADD, _pick(
+        d, "body", "year", "from_area", "to_area", "amount_sek", "reason"))],
+    "MeasureDecided": lambda d: [(_k("measure", d["body"], d["year"]), ADD, _pick(
+        d, "body", "year", "description", "amount_sek"))],
+    "FinancialOutcomeReported": lambda d: [(_k("financial", d["body"], d["period"], d.get("area") or ""), SET,
+                                            _pick(d, "body", "year", "period", "area", "outcome_sek",
+                                                  "forecast_sek", "reported_on"))],
+    "IndicatorOutcomeReported": lambda d: [(_k("outcome", d["indicator"], d["period"], d.get("body") or ""), SET,
+                                            _pick(d, "indicator", "period", "value", "body", "reported_on"))],
+    "AttainmentAssessed": lambda d: [(_k("assessment", _subject(d), d["period"]), SET, {"subject": _subject(d)} | _pick(
+        d, "period", "attainment", "analysis", "internal_efficiency", "external_efficiency", "reported_on"))],
+    "ReportAdopted": lambda d: [(_k("report_adoption", d["year"], d["kind"]), ADD, _pick(d, "year", "kind"))],
+    "AuditReportSubmitted": lambda d: [(_k("audit_report", d["body"], d["year"]), SET, _pick(
+        d, "body", "year", "recommendation", "remarks", "submitted_on"))],
+    "DischargeDecided": lambda d: [(_k("discharge", d["body"], d["year"]), SET, _pick(
+        d, "body", "year", "granted", "remark"))],
+}
+
+
+def _subject(data: dict) -> str:
+    for kind in ("goal", "result", "assignment"):
+        if kind in data:
+            return f"{kind}:{data[kind]}"
+    raise KeyError("assessment without subject")
+
+
+# Fact kinds (the key's first part) that /state shows; follow-up facts serve the timeline and reports.
+STATE_KINDS = frozenset({
+    "body", "area", "vision", "document", "term", "indicator", "goal", "target", "result", "assignment",
+    "withdrawal", "status", "plan", "plan_adoption", "frame", "adjustment", "allocation", "budget_adoption",
+    "reallocation", "audit_report", "discharge",
+})

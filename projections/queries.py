@@ -1,0 +1,204 @@
+"""Queries on a tenant's read models: catch-up, state as of D known at T, timeline and diff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections import defaultdict
+
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from domain.application import Governance
+from domain.ledger import LedgerEntry
+from domain.stores import share_pool
+from projections.facts import SET, Fact
+from projections.state import assemble
+from projections.views import PROJECTION_NAME, PostgresViews, SQLiteViews, row_to_fact
+
+LEDGER_TOPIC = f"{LedgerEntry.__module__}:{LedgerEntry.__qualname__}"
+BATCH = 500
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """recorded_at is stored as UTC ISO text, so known_at compares as text in the same form."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def open_views(app: Governance, create_table: bool = True):
+    """The tenant's read-model recorder, in its own SQLite file or its own PostgreSQL schema."""
+    from eventsourcing.persistence import InfrastructureFactory
+
+    env = dict(app.env)
+    if app.config.is_postgres:
+        env["POSTGRES_SCHEMA"] = app.env["POSTGRES_SCHEMA"]
+    else:
+        env["SQLITE_DBNAME"] = str(app.config.data_dir / f"{app.tenant}.views.sqlite")
+    env["CREATE_TABLE"] = "y" if create_table else "n"
+    factory = InfrastructureFactory.construct(_Env(PROJECTION_NAME, env))
+    share_pool(factory, app.config)
+    view_class = PostgresViews if app.config.is_postgres else SQLiteViews
+    return factory.tracking_recorder(view_class)
+
+
+def _Env(name, env):  # noqa: N802 - a constructor
+    from eventsourcing.utils import Environment
+
+    return Environment(name, env)
+
+
+class TenantViews:
+    """The read side of one tenant: keeps its models caught up and answers queries from them."""
+
+    def __init__(self, app: Governance, views=None) -> None:
+        self.app = app
+        self.views = views or open_views(app)
+        self._lock = threading.Lock()
+
+    # --- keeping up ----------------------------------------------------------------------
+
+    def tracked(self) -> int:
+        return self.views.max_tracking_id(self.app.name) or 0
+
+    def catch_up(self, limit_batches: int | None = None) -> int:
+        """Apply every ledger entry not yet projected; a concurrent catch-up elsewhere is harmless."""
+        applied = 0
+        with self._lock:
+            batches = 0
+            while limit_batches is None or batches < limit_batches:
+                start = self.tracked() + 1
+                notifications = self.app.recorder.select_notifications(start=start, limit=BATCH)
+                if not notifications:
+                    break
+                records = [self.app.mapper.to_domain_event(n).as_record()
+                           for n in notifications if n.topic == LEDGER_TOPIC]
+                try:
+                    self.views.apply(records, Tracking(self.app.name, notifications[-1].id))
+                except IntegrityError:
+                    continue  # another process applied this batch first; read the tracking again
+                applied += len(records)
+                batches += 1
+        return applied
+
+    def wait_for(self, position: int, timeout: float = 2.0) -> bool:
+        """True once the models include the ledger position (a client reading its own write)."""
+        deadline = time.monotonic() + timeout
+        while self.head() < position:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    # --- positions -----------------------------------------------------------------------
+
+    def head(self) -> int:
+        rows = self.views.select("SELECT MAX(position) AS p FROM §.timeline")
+        return rows[0]["p"] or 0
+
+    def position_at(self, known_at: dt.datetime | None) -> int:
+        if known_at is None:
+            return self.head()
+        rows = self.views.select("SELECT MAX(position) AS p FROM §.timeline WHERE recorded_at <= %s",
+                                 (utc_text(known_at),))
+        return rows[0]["p"] or 0
+
+    # --- state ---------------------------------------------------------------------------
+
+    def facts_in_force(self, as_of: dt.date, upto: int, state_only: bool = True) -> dict[str, list[Fact]]:
+        day = as_of.isoformat()
+        latest = self.views.select(self.views.LATEST_SQL, (day, upto, upto, upto))
+        others = self.views.select(
+            "SELECT f.* FROM §.facts f JOIN §.fact_keys k ON k.key = f.key "
+            "WHERE k.mode <> 'set' AND k.in_state AND f.valid_from <= %s AND f.position <= %s "
+            "AND (f.retracted_by IS NULL OR f.retracted_by > %s)", (day, upto, upto))
+        live: dict[str, list[Fact]] = defaultdict(list)
+        for row in latest:
+            live[row["key"]] = [row_to_fact(row)]
+        for row in others:
+            live[row["key"]].append(row_to_fact(row))
+        for group in live.values():
+            if group[0].mode != SET:
+                group.sort(key=lambda f: (f.valid_from, f.position))
+        return live
+
+    def state(self, as_of: dt.date, known_at: dt.datetime | None = None) -> dict:
+        upto = self.position_at(known_at)
+        state = assemble(self.facts_in_force(as_of, upto))
+        return {"tenant": self.app.tenant, "as_of": as_of.isoformat(),
+                "known_at": utc_text(known_at) if known_at else None, "position": upto, **state}
+
+    # --- timeline ------------------------------------------------------------------------
+
+    def timeline(self, body: str | None = None, subject: str | None = None, type_: str | None = None,
+                 date_from: dt.date | None = None, date_to: dt.date | None = None, cursor: int | None = None,
+                 limit: int = 50, upto: int | None = None) -> tuple[list[dict], int | None]:
+        where, params = [], []
+        for column, value in (("body", body), ("type", type_)):
+            if value:
+                where.append(f"{column} = %s")
+                params.append(value)
+        if subject:
+            where.append("(subject = %s OR subject LIKE %s)")
+            params += [subject, subject + "|%"]
+        if date_from:
+            where.append("decided_on >= %s")
+            params.append(date_from.isoformat())
+        if date_to:
+            where.append("decided_on <= %s")
+            params.append(date_to.isoformat())
+        if cursor:
+            where.append("position < %s")
+            params.append(cursor)
+        if upto is not None:
+            where.append("position <= %s")
+            params.append(upto)
+        sql = "SELECT record, retracted_by FROM §.timeline"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY position DESC LIMIT %s"
+        rows = self.views.select(sql, (*params, limit + 1))
+        entries = []
+        for row in rows[:limit]:
+            record = json.loads(row["record"])
+            record["retracted_by"] = row["retracted_by"]
+            entries.append(record)
+        next_cursor = entries[-1]["position"] if len(rows) > limit else None
+        return entries, next_cursor
+
+    # --- diff ----------------------------------------------------------------------------
+
+    def diff(self, date_from: dt.date, date_to: dt.date, known_at: dt.datetime | None = None) -> dict:
+        upto = self.position_at(known_at)
+        before = self.facts_in_force(date_from, upto)
+        after = self.facts_in_force(date_to, upto)
+        return {"tenant": self.app.tenant, "from": date_from.isoformat(), "to": date_to.isoformat(),
+                "position": upto, "changes": changes_between(before, after)}
+
+
+def changes_between(before: dict[str, list[Fact]], after: dict[str, list[Fact]]) -> list[dict]:
+    """What is in force at `to` but not at `from`, and the reverse, fact by fact with its decision."""
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        old = {f.position: f for f in before.get(key, [])}
+        new = {f.position: f for f in after.get(key, [])}
+        if old.keys() == new.keys():
+            continue
+        added = [new[p] for p in sorted(new.keys() - old.keys())]
+        removed = [old[p] for p in sorted(old.keys() - new.keys())]
+        kind, _, rest = key.partition("|")
+        change = {"key": key, "kind": kind, "subject": rest,
+                  "change": "added" if not old else "removed" if not new else "changed",
+                  "before": _values(old.values()), "after": _values(new.values()),
+                  "decisions": [f.value.get("decision") for f in (added or removed)],
+                  "positions": [f.position for f in (added or removed)]}
+        changes.append(change)
+    changes.sort(key=lambda c: (min(c["positions"]), c["key"]))
+    return changes
+
+
+def _values(facts) -> list[dict]:
+    return [{k: v for k, v in f.value.items() if k not in ("decision", "position")} for f in
+            sorted(facts, key=lambda f: (f.valid_from, f.position))]
