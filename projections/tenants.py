@@ -9,6 +9,7 @@ from domain.application import Governance
 from domain.errors import AlreadyExistsError
 from domain.platform import Platform, Tenant
 from domain.stores import StoreConfig, check_slug, schema_name
+from projections.queries import TenantViews, open_views
 
 DEFAULT_CACHE_SIZE = 256
 
@@ -16,10 +17,15 @@ DEFAULT_CACHE_SIZE = 256
 class Tenants:
     """Opens each tenant's application lazily; hundreds of tenants share one connection pool."""
 
-    def __init__(self, config: StoreConfig, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+    def __init__(self, config: StoreConfig, cache_size: int = DEFAULT_CACHE_SIZE,
+                 inline_projections: bool | None = None) -> None:
         self.config = config
         self.cache_size = cache_size
+        # Embedded default: the read models are brought up to date in-process (SQLite has no
+        # subscriptions). On PostgreSQL the projection runner does it, woken by NOTIFY.
+        self.inline_projections = (not config.is_postgres) if inline_projections is None else inline_projections
         self._apps: OrderedDict[str, Governance] = OrderedDict()
+        self._views: dict[str, TenantViews] = {}
         self._lock = threading.Lock()
         if config.is_postgres:
             create_schema(config, "platform")
@@ -35,6 +41,7 @@ class Tenants:
         app = Governance(slug, self.config, settings, create_table=True)
         try:
             app.provision()
+            open_views(app, create_table=True)
         finally:
             app.close()
         return self.platform.create_tenant(slug, name, municipality_code, settings)
@@ -56,9 +63,23 @@ class Tenants:
                 return existing
             self._apps[slug] = app
             while len(self._apps) > self.cache_size:
-                _, evicted = self._apps.popitem(last=False)
+                evicted_slug, evicted = self._apps.popitem(last=False)
+                views = self._views.pop(evicted_slug, None)
+                if views is not None:
+                    views.views.datastore.close()
                 evicted.close()
         return app
+
+    def views(self, slug: str) -> TenantViews | None:
+        """The tenant's read side (opened with its application)."""
+        app = self.get(slug)
+        if app is None:
+            return None
+        with self._lock:
+            views = self._views.get(slug)
+            if views is None:
+                views = self._views[slug] = TenantViews(app, open_views(app, create_table=True))
+        return views
 
     def open_count(self) -> int:
         return len(self._apps)

@@ -69,7 +69,7 @@ def cmd_users_add(args) -> int:
         print(f"No tenant {args.tenant}", file=sys.stderr)
         return 2
     bodies = [b for b in (args.bodies or "").split(",") if b]
-    user, token = tenants.platform.add_user(args.tenant, args.email, args.name, args.role, bodies)
+    _user, token = tenants.platform.add_user(args.tenant, args.email, args.name, args.role, bodies)
     print(token)
     return 0
 

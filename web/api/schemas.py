@@ -368,3 +368,66 @@ class VerificationSchema(Schema):
     ok = fields.Boolean()
     checked = fields.Integer()
     first_bad_position = fields.Integer(allow_none=True)
+
+
+# --- read side ------------------------------------------------------------------------------
+
+
+class AsOfQuerySchema(Strict):
+    as_of = fields.Date(load_default=None, metadata={"description": "Decision time: what was in force on this date"})
+    known_at = fields.AwareDateTime(load_default=None, default_timezone=None, metadata={
+        "description": "Record time: as the records stood at this moment (ISO 8601 with offset)"})
+    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
+        "description": "Wait briefly until the read models include this ledger position"})
+
+
+class TimelineQuerySchema(Strict):
+    body = Code(load_default=None)
+    subject = fields.String(load_default=None, validate=validate.Length(max=200))
+    type = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z]{1,60}$"))
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0))
+
+
+class DiffQuerySchema(Strict):
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    known_at = fields.AwareDateTime(load_default=None)
+    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0))
+
+    @validates_schema
+    def check_order(self, data, **kwargs):
+        if data["to"] < data["from_"]:
+            raise ValidationError("to must not be before from.", "to")
+
+
+class StateSchema(Schema):
+    tenant = fields.String()
+    as_of = fields.String()
+    known_at = fields.String(allow_none=True)
+    position = fields.Integer()
+    vision = fields.Dict(allow_none=True)
+    terms = fields.List(fields.Dict())
+    indicators = fields.List(fields.Dict())
+    goals = fields.List(fields.Dict())
+    bodies = fields.List(fields.Dict())
+    assignments = fields.List(fields.Dict())
+    plans = fields.List(fields.Dict())
+    documents = fields.List(fields.Dict())
+
+
+class TimelinePageSchema(Schema):
+    position = fields.Integer(metadata={"description": "The ledger position the page was read at"})
+    entries = fields.List(fields.Dict())
+    next_cursor = fields.Integer(allow_none=True)
+
+
+class DiffSchema(Schema):
+    tenant = fields.String()
+    from_ = fields.String(data_key="from")
+    to = fields.String()
+    position = fields.Integer()
+    changes = fields.List(fields.Dict())
