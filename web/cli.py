@@ -93,6 +93,68 @@ def cmd_ledger_verify(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from projections.export import export_lines
+
+    app = _tenants().get(args.tenant)
+    if app is None:
+        print(f"No tenant {args.tenant}", file=sys.stderr)
+        return 2
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for line in export_lines(app):
+            out.write(line + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_replay(args) -> int:
+    import datetime as dt
+
+    from projections.replay import BrokenExportError, read_export, replay_state
+
+    try:
+        with open(args.file, encoding="utf-8") as lines:
+            header, records = read_export(lines)
+    except BrokenExportError as error:
+        print(f"styrkedja: refused: {error}", file=sys.stderr)
+        return 1
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
+    known_at = dt.datetime.fromisoformat(args.known_at) if args.known_at else None
+    if known_at is not None and known_at.tzinfo is None:
+        print("styrkedja: --known-at needs a UTC offset, e.g. 2024-05-20T12:00:00+02:00", file=sys.stderr)
+        return 2
+    print(json.dumps(replay_state(header, records, as_of, known_at), ensure_ascii=False, indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_projections_run(args) -> int:
+    from projections.runner import ProjectionRunner
+
+    runner = ProjectionRunner(_tenants())
+    print("Projection runner started", flush=True)
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        runner.stop()
+    return 0
+
+
+def cmd_projections_rebuild(args) -> int:
+    from projections.runner import rebuild
+
+    tenants = _tenants()
+    slugs = [args.tenant] if args.tenant else [t.slug for t in tenants.platform.tenants()]
+    for slug in slugs:
+        if tenants.get(slug) is None:
+            print(f"No tenant {slug}", file=sys.stderr)
+            return 2
+        print(f"{slug}: {rebuild(tenants, slug)} events projected")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="styrkedja", description="Styrkedja: the governance chain, event by event.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -128,6 +190,24 @@ def parser() -> argparse.ArgumentParser:
     target.add_argument("--tenant")
     target.add_argument("--file", help="a ledger export (JSON Lines)")
     verify.set_defaults(func=cmd_ledger_verify)
+
+    export = sub.add_parser("export", help="write a tenant's ledger export (JSON Lines) to stdout or a file")
+    export.add_argument("--tenant", required=True)
+    export.add_argument("-o", "--output")
+    export.set_defaults(func=cmd_export)
+
+    replay = sub.add_parser("replay", help="the state as of a date from an export alone (verifies it first)")
+    replay.add_argument("file")
+    replay.add_argument("--as-of", help="decision time, YYYY-MM-DD (default today)")
+    replay.add_argument("--known-at", help="record time, ISO 8601 with offset (default: everything)")
+    replay.set_defaults(func=cmd_replay)
+
+    projections = sub.add_parser("projections", help="read models").add_subparsers(dest="action", required=True)
+    projections.add_parser("run", help="keep every tenant's read models caught up").set_defaults(
+        func=cmd_projections_run)
+    rebuild = projections.add_parser("rebuild", help="drop and rebuild read models from the log")
+    rebuild.add_argument("--tenant")
+    rebuild.set_defaults(func=cmd_projections_rebuild)
     return p
 
 
