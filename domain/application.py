@@ -34,7 +34,7 @@ from domain.ledger import (
     to_plain,
     verify_records,
 )
-from domain.stores import StoreConfig, app_name, schema_name, share_pool
+from domain.stores import StoreConfig, app_name, schema_name
 
 A = TypeVar("A", bound=GovernedAggregate)
 
@@ -78,7 +78,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
 
     def construct_factory(self, env):
         factory = super().construct_factory(env)
-        share_pool(factory, self.config)
+        self.config.prepare(factory)
         return factory
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

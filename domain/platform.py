@@ -11,7 +11,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError
-from domain.stores import StoreConfig, check_slug, share_pool
+from domain.stores import StoreConfig, check_slug
 
 ROLES = ("admin", "registrar", "reporter", "auditor", "viewer")
 
@@ -112,7 +112,7 @@ class Platform(Application):
 
     def construct_factory(self, env):
         factory = super().construct_factory(env)
-        share_pool(factory, self.config)
+        self.config.prepare(factory)
         return factory
 
     # --- tenants -------------------------------------------------------------------------

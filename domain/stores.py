@@ -1,12 +1,11 @@
-"""Where each tenant's events live: its own SQLite file or PostgreSQL schema, sharing one pool per process."""
+"""Where each tenant's events live: its own SQLite file or PostgreSQL schema."""
 
 from __future__ import annotations
 
 import os
 import re
-import threading
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -36,6 +35,13 @@ class StoreConfig:
     data_dir: Path
     database_url: str | None = None
     pool_size: int = 5
+    # Called with each new infrastructure factory; the run-time registry uses it to make every
+    # tenant borrow from one connection pool (projections/pool.py). Domain code stays free of drivers.
+    factory_hook: Callable | None = field(default=None, compare=False, repr=False)
+
+    def prepare(self, factory) -> None:
+        if self.factory_hook is not None:
+            self.factory_hook(factory, self)
 
     @classmethod
     def from_environ(cls, environ=os.environ) -> StoreConfig:
@@ -75,78 +81,3 @@ class StoreConfig:
                 SQLITE_LOCK_TIMEOUT="10",
             )
         return env
-
-
-class _SharedPool:
-    """Stands in for a datastore's own pool so that every tenant borrows from one process-wide pool."""
-
-    def __init__(self, pool, datastore) -> None:
-        self._pool = pool
-        self._datastore = datastore
-
-    def open(self, wait: bool = False, timeout: float = 30.0) -> None:
-        self._pool.open(wait, timeout)
-
-    @contextmanager
-    def connection(self, *args, **kwargs):
-        with self._pool.connection(*args, **kwargs) as conn:
-            # Every schema has its own composite type "stored_event_uuid", but psycopg builds one
-            # Python class per type name, so the dumper registered last on a connection wins.
-            # Re-register this schema's types whenever the connection last served another schema.
-            schema = self._datastore.schema
-            if getattr(conn, "_styrkedja_schema", None) != schema:
-                from psycopg.types.composite import register_composite
-
-                for info in self._datastore.psycopg_type_adapters.values():
-                    register_composite(info, conn)
-                conn._styrkedja_schema = schema
-            yield conn
-
-    def close(self, *args, **kwargs) -> None:
-        """Tenants come and go; the shared pool stays until the process ends."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-_shared_pools: dict[tuple, object] = {}
-_shared_lock = threading.Lock()
-
-
-def share_pool(factory, config: StoreConfig) -> None:
-    """Point a PostgreSQL factory's datastore at the process-wide pool for its database."""
-    datastore = getattr(factory, "datastore", None)
-    if datastore is None or not config.is_postgres:
-        return
-    from eventsourcing.postgres import ConnectionPool, PostgresDatastore
-
-    key = (config.database_url, config.pool_size)
-    with _shared_lock:
-        pool = _shared_pools.get(key)
-        if pool is None:
-            model: PostgresDatastore = datastore
-            own = model.pool
-            pool = ConnectionPool(
-                get_password_func=None,
-                connection_class=own.connection_class,
-                kwargs=own.kwargs,
-                min_size=1,
-                max_size=config.pool_size,
-                open=False,
-                configure=model.after_connect_func(),
-                timeout=5.0,
-                max_waiting=0,
-                max_lifetime=3600.0,
-                check=ConnectionPool.check_connection,
-            )
-            _shared_pools[key] = pool
-    datastore.pool.close()
-    datastore.pool = _SharedPool(pool, datastore)
-
-
-def shared_pool_stats() -> list[dict]:
-    """Connections held by this process's shared pools (for the operations figures)."""
-    return [pool.get_stats() for pool in _shared_pools.values()]

@@ -12,7 +12,6 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.application import Governance
 from domain.ledger import LedgerEntry
-from domain.stores import share_pool
 from projections.facts import SET, Fact
 from projections.state import assemble
 from projections.views import PROJECTION_NAME, PostgresViews, SQLiteViews, row_to_fact
@@ -39,7 +38,7 @@ def open_views(app: Governance, create_table: bool = True):
         env["SQLITE_DBNAME"] = str(app.config.data_dir / f"{app.tenant}.views.sqlite")
     env["CREATE_TABLE"] = "y" if create_table else "n"
     factory = InfrastructureFactory.construct(_Env(PROJECTION_NAME, env))
-    share_pool(factory, app.config)
+    app.config.prepare(factory)
     view_class = PostgresViews if app.config.is_postgres else SQLiteViews
     return factory.tracking_recorder(view_class)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 
@@ -9,6 +10,7 @@ from domain.application import Governance
 from domain.errors import AlreadyExistsError
 from domain.platform import Platform, Tenant
 from domain.stores import StoreConfig, check_slug, schema_name
+from projections.pool import share_pool
 from projections.queries import TenantViews, open_views
 
 DEFAULT_CACHE_SIZE = 256
@@ -19,6 +21,8 @@ class Tenants:
 
     def __init__(self, config: StoreConfig, cache_size: int = DEFAULT_CACHE_SIZE,
                  inline_projections: bool | None = None) -> None:
+        # Every tenant's datastore borrows from one pool per process.
+        config = dataclasses.replace(config, factory_hook=share_pool)
         self.config = config
         self.cache_size = cache_size
         # Embedded default: the read models are brought up to date in-process (SQLite has no

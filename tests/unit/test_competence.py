@@ -43,6 +43,29 @@ def test_a_decision_may_take_effect_later_than_its_meeting(app, last):
     assert last(app)["decision"]["effective_from"] == "2024-01-01"
 
 
+def test_a_meeting_decision_names_its_paragraph(app, refused):
+    error = refused(app, "invalid_command", app.adopt_vision, "Vision", Decision("KF", dt.date(2023, 11, 20)))
+    assert error.field == "decision.paragraph"
+
+
+def test_a_delegated_decision_names_the_delegation_it_rests_on(org, refused):
+    error = refused(org, "invalid_command", org.add_area, "BUN", "SARSKOLA", "Anpassad grundskola",
+                    Decision("BUN", dt.date(2023, 11, 20), kind="delegated"))
+    assert error.field == "decision.delegation"
+
+
+def test_a_namnd_may_decide_its_own_matter_by_delegation(org, last):
+    org.add_area("BUN", "SARSKOLA", "Anpassad grundskola",
+                 Decision("BUN", dt.date(2023, 11, 20), kind="delegated", delegation="BUN 2023-01-30 §4"))
+    assert last(org)["decision"]["delegation"] == "BUN 2023-01-30 §4"
+
+
+def test_a_decision_may_not_take_effect_before_it_is_taken(app, refused):
+    error = refused(app, "invalid_command", app.adopt_vision, "Vision",
+                    Decision("KF", dt.date(2023, 11, 20), paragraph="§150", effective_from=dt.date(2023, 11, 19)))
+    assert error.field == "decision.effective_from"
+
+
 # --- rule 1: only KF --------------------------------------------------------------------------
 
 
@@ -188,11 +211,24 @@ def test_a_forvaltning_may_not_adopt_the_municipalitys_report(org, refused, by):
     refused(org, "not_competent", org.adopt_report, "annual", 2024, by("KLF", dt.date(2025, 3, 20)))
 
 
+def test_an_unknown_kind_of_report_is_refused(org, refused, by):
+    refused(org, "invalid_command", org.adopt_report, "interim_t3", 2024, by("KS", dt.date(2025, 3, 20)))
+
+
 # --- rule 11: ansvarsprövning ---------------------------------------------------------------------
 
 
 def test_the_auditors_report_only_after_the_year_has_ended(org, refused):
     refused(org, "invalid_command", org.submit_audit_report, "BUN", 2024, "grant", "", dt.date(2024, 12, 31))
+
+
+def test_the_auditors_report_is_not_dated_in_the_future(org, refused):
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    refused(org, "invalid_command", org.submit_audit_report, "BUN", 2025, "grant", "", tomorrow)
+
+
+def test_the_auditors_recommend_grant_or_refuse(org, refused):
+    refused(org, "invalid_command", org.submit_audit_report, "BUN", 2024, "maybe", "", dt.date(2025, 3, 1))
 
 
 def test_the_auditors_report_on_a_known_body_only(org, refused):
@@ -208,6 +244,11 @@ def test_the_council_decides_discharge_after_the_auditors_report(org, by, ledger
     org.decide_discharge("BUN", 2024, False, by("KF", dt.date(2025, 4, 20)), remark="Anmärkning")
     assert ledger_types(org)[-2:] == ["AuditReportSubmitted", "DischargeDecided"]
     assert last(org)["data"] == {"body": "BUN", "year": 2024, "granted": False, "remark": "Anmärkning"}
+
+
+def test_the_council_may_not_decide_discharge_at_a_meeting_before_the_auditors_report(org, refused, by):
+    org.submit_audit_report("BUN", 2024, "grant", "", dt.date(2025, 3, 15))
+    refused(org, "invalid_command", org.decide_discharge, "BUN", 2024, True, by("KF", dt.date(2025, 3, 14)))
 
 
 def test_the_executive_board_may_not_decide_discharge_even_after_the_auditors_report(org, refused, by):

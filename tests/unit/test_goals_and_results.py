@@ -1,4 +1,4 @@
-"""Rules 2 and 5: inriktningsmål of a term with their revisions and målvärden; a nämnd's förväntade and egna resultat."""
+"""Rules 2 and 5: inriktningsmål of a term, their revisions and målvärden; a nämnd's förväntade and egna resultat."""
 
 from __future__ import annotations
 
