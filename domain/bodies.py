@@ -8,7 +8,7 @@ from eventsourcing.domain import event
 
 from domain.base import GovernedAggregate
 from domain.decisions import BodyRef, Decision
-from domain.errors import AlreadyExistsError
+from domain.errors import AlreadyExistsError, InvalidCommandError
 
 # The two bodies every municipality has by law (kommunallagen 3:3 and 6:1).
 FOUNDING_BODIES = (
@@ -40,6 +40,11 @@ class Body(GovernedAggregate):
     def check_new_area(self, code: str) -> None:
         if code in self.areas:
             raise AlreadyExistsError(f"{self.code} already has an activity area {code}.", "code")
+
+    def check_retractable(self, version: int, event_type: str) -> None:
+        if version == 1 and self.code in {code for code, _, _ in FOUNDING_BODIES}:
+            raise InvalidCommandError(f"{self.code} exists by law; its entry cannot be retracted.", "event_id")
+        super().check_retractable(version, event_type)
 
     def on_retracted(self, version: int) -> None:
         area = self.area_versions.pop(version, None)

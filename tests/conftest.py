@@ -10,7 +10,8 @@ import pytest
 from domain.stores import StoreConfig
 
 PG_ADMIN_URL = os.environ.get("STYRKEDJA_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_TEST_DB = os.environ.get("STYRKEDJA_TEST_PG_DB", "styrkedja_test")
+# One database per test session, so concurrent runs on one machine cannot drop each other's schemas.
+PG_TEST_DB = os.environ.get("STYRKEDJA_TEST_PG_DB", f"styrkedja_test_{os.getpid()}")
 REDIS_TEST_URL = os.environ.get("STYRKEDJA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("STYRKEDJA_REQUIRE_SERVICES") == "1"
 
@@ -23,8 +24,8 @@ def _unavailable(what: str, error: Exception):
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> str:
-    """A PostgreSQL database for the tests, created if missing."""
+def pg_url():
+    """A PostgreSQL database for this test session, created for it and dropped after it."""
     try:
         import psycopg
 
@@ -32,9 +33,22 @@ def pg_url() -> str:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_TEST_DB,)).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{PG_TEST_DB}"')
-    except Exception as error:
+    except Exception as error:  # any failure to connect means the service is not there
         _unavailable("PostgreSQL", error)
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DB
+    if "STYRKEDJA_TEST_PG_DB" not in os.environ:
+        _drop_pools()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
+
+
+def _drop_pools() -> None:
+    """Close the process-wide pools before their database goes away."""
+    from projections import pool
+
+    for shared in list(pool._shared_pools.values()):
+        shared.close()
+    pool._shared_pools.clear()
 
 
 @pytest.fixture

@@ -82,14 +82,30 @@ class FollowUpCommands:
             return [body_year]
         return self.execute(build, **idem)
 
-    def decision_body_of(self, event_id: str) -> str | None:
-        """The body whose decision an entry records (None for reports and reference data)."""
+    def entry_body(self, event_id: str) -> str:
+        """The body an entry belongs to: whose decision it records, else the body it concerns.
+
+        Entries that concern no body (reference data, tenant-wide reports) belong to KF, so a user
+        limited to some nämnder cannot retract them.
+        """
         position = position_of(self.tenant, event_id)
         entry = self.entry_at(position) if position else None
         if entry is None:
             raise NotFoundError("There is no such event in this municipality's ledger.", "event_id")
-        decision = entry.as_record()["decision"]
-        return decision["body"] if decision else None
+        record = entry.as_record()
+        data = record["data"]
+        if record["decision"]:
+            return record["decision"]["body"]
+        return data.get("body") or data.get("to_body") or "KF"
+
+    def subject_body(self, subject: str) -> str | None:
+        """The body an assessment subject belongs to (None for KF's inriktningsmål, which every nämnd follows up)."""
+        assessed = self.subject_of(subject)
+        if isinstance(assessed, Assignment):
+            return assessed.to_body
+        if isinstance(assessed, Result):
+            return assessed.body
+        return None
 
     def retract(self, event_id: str, reason: str, **idem) -> dict:
         """An erroneous entry is not deleted: a new entry takes it out of force, pointing at it."""

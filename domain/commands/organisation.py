@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from domain.bodies import Body
+from domain.bodies import FOUNDING_BODIES, Body
 from domain.decisions import BODY_KINDS, Decision, Matter
 from domain.documents import GoverningDocument
 from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError, UnknownReferenceError
 from domain.terms import Indicator, Term
 from domain.vision import Vision
+
+FOUNDING_KINDS = frozenset(kind for _, _, kind in FOUNDING_BODIES)
 
 
 class OrganisationCommands:
@@ -17,6 +19,10 @@ class OrganisationCommands:
             self.check_new("body", code)
             if kind not in BODY_KINDS:
                 raise InvalidCommandError(f"Unknown body kind {kind}.", "kind")
+            if kind in FOUNDING_KINDS:
+                raise InvalidCommandError(
+                    "Every municipality has exactly one Kommunfullmäktige and one Kommunstyrelsen, by law; "
+                    "they exist from the start.", "kind")
             if parent is not None:
                 self.body(parent, field="parent")
             self.check_competence(Matter.ESTABLISH_BODY, decision)

@@ -14,8 +14,11 @@ class StyrkedjaApi(Api):
         if error.code == 400 and messages is not None:
             # webargs nests errors by location; clients expect the body's fields at the top.
             flat: dict = {}
-            for location_errors in messages.values():
-                flat.update(location_errors)
+            for location, location_errors in messages.items():
+                if isinstance(location_errors, dict):
+                    flat.update(location_errors)
+                else:  # e.g. a body that is not JSON at all: {"json": ["Invalid JSON body."]}
+                    flat[location] = location_errors
             return {"errors": flat}, 400, data.get("headers", {})
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
                 415: "unsupported_media_type"}.get(error.code, "error")

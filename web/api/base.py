@@ -8,6 +8,8 @@ from webargs.flaskparser import FlaskParser
 
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
+    # A misspelt query parameter (?afer=100) is an error, not silently ignored: schemas decide.
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -109,6 +109,7 @@ COMMANDS: list[Command] = [
     Command("report_indicator", "/follow-ups/indicators", s.IndicatorOutcomeSchema, call("report_indicator"),
             roles=REPORT, scope=lambda app, data, path: data.get("body"), summary="Report an indicator outcome"),
     Command("assess", "/follow-ups/assessments", s.AssessmentSchema, call("assess"), roles=REPORT,
+            scope=lambda app, data, path: app.subject_body(data["subject"]),
             summary="Assess attainment (måluppfyllelse) of a goal, result or uppdrag"),
     Command("decide_measure", "/follow-ups/measures", s.MeasureSchema, call("decide_measure"),
             summary="Record a measure (åtgärd) the body decided"),
@@ -119,7 +120,7 @@ COMMANDS: list[Command] = [
     Command("decide_discharge", "/discharge/decisions", s.DischargeSchema, call("decide_discharge"),
             summary="Decide ansvarsfrihet (KF)"),
     Command("retract", "/events/<event_id>/retraction", s.RetractionSchema, call("retract"),
-            scope=lambda app, data, path: app.decision_body_of(path["event_id"]),
+            scope=lambda app, data, path: app.entry_body(path["event_id"]),
             summary="Retract an erroneous entry (registrar)"),
 ]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
 from web.api.base import Blueprint
 from web.api.schemas import TenantCreateSchema, TenantSchema, UserCreatedSchema, UserCreateSchema
@@ -11,6 +11,20 @@ from web.errors import ApiError
 from web.tenancy import NOT_FOUND
 
 blp = Blueprint("platform", __name__, url_prefix="/api/v1", description="Tenants and users")
+
+
+@blp.before_request
+def authorise():
+    """The caller before the body: no token is 401 and a user who may not is 403, whatever they sent."""
+    if request.endpoint in ("platform.create_tenant", "platform.list_tenants"):
+        require_platform_admin()
+    elif request.endpoint == "platform.create_user":
+        principal = authenticate()
+        tenant = request.view_args["tenant"]
+        if not (principal.platform_admin or principal.belongs_to(tenant)):
+            raise NOT_FOUND
+        if not principal.platform_admin and principal.user.role != "admin":
+            raise ApiError(403, "forbidden", "Only an administrator of the municipality may add users.")
 
 
 def _tenant_json(tenant) -> dict:

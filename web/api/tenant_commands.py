@@ -37,7 +37,7 @@ def _make_view(command: Command):
         idem = {}
         if key:
             if len(key) > 200:
-                raise ApiError(400, "bad_request", "Idempotency-Key is too long.")
+                return {"errors": {"Idempotency-Key": ["At most 200 characters."]}}, 400
             idem["idempotency"] = (key, Governance.fingerprint(command.name, path, request.get_json(silent=True)))
         return command.run(app, data, path, idem), 201
 
