@@ -268,10 +268,34 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         return entries[0] if entries and entries[0].position == position else None
 
     def verify_ledger(self) -> Verification:
-        """Recompute the chain from the stored rows; an edited, removed or reordered row names its position."""
-        return verify_records(self._stored_ledger_records())
+        """Recompute the chain from the stored rows; an edited, removed or reordered row names its position.
 
-    def _stored_ledger_records(self):
+        The chain alone cannot show that its newest entries were removed, so every recorded event
+        must also still have its ledger entry: an orphan means the ledger was cut short.
+        """
+        referenced: set[tuple[UUID, int]] = set()
+        result = verify_records(self._stored_ledger_records(referenced))
+        if result.ok and self._has_orphaned_event(referenced):
+            return Verification(False, result.checked, result.checked + 1,
+                                "a recorded event has no ledger entry: entries after the head were removed",
+                                result.head_hash)
+        return result
+
+    def _has_orphaned_event(self, referenced: set[tuple[UUID, int]]) -> bool:
+        ledger_topic = f"{LedgerEntry.__module__}:{LedgerEntry.__qualname__}"
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(start=start, limit=1000)
+            for n in notifications:
+                if n.topic == ledger_topic or n.topic.rsplit(".", 1)[-1] in UNLEDGERED_EVENTS:
+                    continue
+                if (n.originator_id, n.originator_version) not in referenced:
+                    return True
+            if len(notifications) < 1000:
+                return False
+            start = notifications[-1].id + 1
+
+    def _stored_ledger_records(self, referenced: set[tuple[UUID, int]]):
         expected = 0
         after = 0
         while True:
@@ -284,6 +308,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
                     return
                 try:
                     entry = self.mapper.to_domain_event(row)
+                    referenced.add((entry.aggregate_id, entry.aggregate_version))
                     yield expected, entry.canonical, entry.prev_hash, entry.hash
                 except Exception:  # a row that no longer decodes has been tampered with
                     yield expected, None, None, None

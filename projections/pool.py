@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from urllib.parse import unquote, urlparse
 
 from domain.stores import StoreConfig
 
@@ -47,35 +48,51 @@ _shared_pools: dict[tuple, object] = {}
 _shared_lock = threading.Lock()
 
 
-def share_pool(factory, config: StoreConfig) -> None:
-    """Point a PostgreSQL factory's datastore at the process-wide pool for its database."""
-    datastore = getattr(factory, "datastore", None)
-    if datastore is None or not config.is_postgres:
-        return
-    from eventsourcing.postgres import ConnectionPool, PostgresDatastore
+def shared_pool(config: StoreConfig):
+    """The process-wide pool for the configured database, created on first use."""
+    from eventsourcing.postgres import ConnectionPool
+    from psycopg import Connection
+    from psycopg.rows import dict_row
 
     key = (config.database_url, config.pool_size)
     with _shared_lock:
         pool = _shared_pools.get(key)
         if pool is None:
-            model: PostgresDatastore = datastore
-            own = model.pool
+            url = urlparse(config.database_url)
+
+            def configure(conn) -> None:
+                conn.autocommit = True  # as the library's own pools do
+
             pool = ConnectionPool(
-                get_password_func=None,
-                connection_class=own.connection_class,
-                kwargs=own.kwargs,
-                min_size=1,
-                max_size=config.pool_size,
-                open=False,
-                configure=model.after_connect_func(),
-                timeout=5.0,
-                max_waiting=0,
-                max_lifetime=3600.0,
-                check=ConnectionPool.check_connection,
+                connection_class=Connection,
+                kwargs={"dbname": (url.path or "/postgres").lstrip("/") or "postgres",
+                        "host": url.hostname or "127.0.0.1", "port": url.port or 5432,
+                        "user": unquote(url.username or "postgres"), "password": unquote(url.password or ""),
+                        "row_factory": dict_row, "connect_timeout": 5},
+                min_size=1, max_size=config.pool_size, open=False, configure=configure, timeout=5.0,
+                max_waiting=0, max_lifetime=3600.0, check=ConnectionPool.check_connection,
             )
             _shared_pools[key] = pool
+    return pool
+
+
+@contextmanager
+def connection(config: StoreConfig):
+    """A connection borrowed from the shared pool, for provisioning and listening alike."""
+    pool = shared_pool(config)
+    pool.open(wait=True, timeout=5.0)
+    with pool.connection() as conn:
+        conn._styrkedja_schema = None  # whatever types were registered, a datastore re-registers its own
+        yield conn
+
+
+def share_pool(factory, config: StoreConfig) -> None:
+    """Point a PostgreSQL factory's datastore at the process-wide pool for its database."""
+    datastore = getattr(factory, "datastore", None)
+    if datastore is None or not config.is_postgres:
+        return
     datastore.pool.close()
-    datastore.pool = _SharedPool(pool, datastore)
+    datastore.pool = _SharedPool(shared_pool(config), datastore)
 
 
 def shared_pool_stats() -> list[dict]:

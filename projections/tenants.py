@@ -10,7 +10,7 @@ from domain.application import Governance
 from domain.errors import AlreadyExistsError
 from domain.platform import Platform, Tenant
 from domain.stores import StoreConfig, check_slug, schema_name
-from projections.pool import share_pool
+from projections.pool import connection, share_pool
 from projections.queries import TenantViews, open_views
 
 DEFAULT_CACHE_SIZE = 256
@@ -97,9 +97,8 @@ class Tenants:
 
 
 def create_schema(config: StoreConfig, schema: str) -> None:
-    """The library never creates schemas; provisioning does, before any table is made."""
-    import psycopg
+    """The library never creates schemas; provisioning does, before any table is made (on a pooled connection)."""
     from psycopg import sql
 
-    with psycopg.connect(config.database_url, autocommit=True, connect_timeout=5) as conn:
+    with connection(config) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
