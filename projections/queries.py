@@ -106,13 +106,20 @@ class TenantViews:
 
     # --- state ---------------------------------------------------------------------------
 
-    def facts_in_force(self, as_of: dt.date, upto: int, state_only: bool = True) -> dict[str, list[Fact]]:
+    def facts_in_force(self, as_of: dt.date, upto: int, kinds: tuple[str, ...] | None = None
+                       ) -> dict[str, list[Fact]]:
+        """Facts in force on `as_of` as recorded up to `upto`: those /state shows, or the given kinds."""
         day = as_of.isoformat()
-        latest = self.views.select(self.views.LATEST_SQL, (day, upto, upto, upto))
+        if kinds is None:
+            which, kind_params = "k.in_state", ()
+        else:
+            which, kind_params = "k.kind IN (" + ", ".join(["%s"] * len(kinds)) + ")", tuple(kinds)
+        latest = self.views.select(self.views.LATEST_SQL.replace("k.in_state", which),
+                                   (day, upto, upto, *kind_params, upto))
         others = self.views.select(
             "SELECT f.* FROM §.facts f JOIN §.fact_keys k ON k.key = f.key "
-            "WHERE k.mode <> 'set' AND k.in_state AND f.valid_from <= %s AND f.position <= %s "
-            "AND (f.retracted_by IS NULL OR f.retracted_by > %s)", (day, upto, upto))
+            f"WHERE k.mode <> 'set' AND {which} AND f.valid_from <= %s AND f.position <= %s "
+            "AND (f.retracted_by IS NULL OR f.retracted_by > %s)", (*kind_params, day, upto, upto))
         live: dict[str, list[Fact]] = defaultdict(list)
         for row in latest:
             live[row["key"]] = [row_to_fact(row)]
