@@ -14,6 +14,9 @@ def create_app(config: dict | None = None) -> Flask:
     from projections.tenants import Tenants
     from web import errors
     from web.api import init_api
+    from workers.artifacts import ArtifactStore
+    from workers.jobs import use_tenants
+    from workers.queue import ReportQueue
 
     app = Flask(__name__)
     app.config.update(
@@ -32,7 +35,12 @@ def create_app(config: dict | None = None) -> Flask:
         "DATABASE_URL": app.config["DATABASE_URL"] or "",
         "STYRKEDJA_POOL_SIZE": str(app.config["POOL_SIZE"]),
     })
-    app.extensions["styrkedja"] = app.config.get("TENANTS") or Tenants(store)
+    tenants = app.extensions["styrkedja"] = app.config.get("TENANTS") or Tenants(store)
+    queue = ReportQueue(app.config["REDIS_URL"])
+    if queue.in_process:
+        use_tenants(tenants)  # jobs in this process read through the same registry
+    app.extensions["styrkedja_reports"] = {
+        "store": ArtifactStore(tenants.config.data_dir / "artifacts"), "queue": queue}
     errors.register(app)
     init_api(app)
     return app

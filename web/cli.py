@@ -155,6 +155,22 @@ def cmd_projections_rebuild(args) -> int:
     return 0
 
 
+def cmd_worker(args) -> int:
+    """An RQ worker for the report queue; start several for more throughput."""
+    from redis import Redis
+    from rq import Worker
+
+    from workers.queue import QUEUE_NAME
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        print("styrkedja: set REDIS_URL; without it reports run inside `styrkedja serve`", file=sys.stderr)
+        return 2
+    worker = Worker([QUEUE_NAME], connection=Redis.from_url(url), name=args.name)
+    worker.work(burst=args.burst, with_scheduler=True)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="styrkedja", description="Styrkedja: the governance chain, event by event.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -201,6 +217,11 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--as-of", help="decision time, YYYY-MM-DD (default today)")
     replay.add_argument("--known-at", help="record time, ISO 8601 with offset (default: everything)")
     replay.set_defaults(func=cmd_replay)
+
+    worker = sub.add_parser("worker", help="run an RQ worker for reports (needs REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.add_argument("--name", help="worker name (default: generated)")
+    worker.set_defaults(func=cmd_worker)
 
     projections = sub.add_parser("projections", help="read models").add_subparsers(dest="action", required=True)
     projections.add_parser("run", help="keep every tenant's read models caught up").set_defaults(

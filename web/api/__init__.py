@@ -38,8 +38,9 @@ def init_api(app) -> StyrkedjaApi:
     from web.api.ledger import blp as ledger_blp
     from web.api.platform import blp as platform_blp
     from web.api.queries import blp as queries_blp
+    from web.api.reports import blp as reports_blp
     from web.api.tenant_commands import blp as commands_blp
 
-    for blp in (platform_blp, commands_blp, ledger_blp, queries_blp):
+    for blp in (platform_blp, commands_blp, ledger_blp, queries_blp, reports_blp):
         api.register_blueprint(blp)
     return api

@@ -431,3 +431,49 @@ class DiffSchema(Schema):
     to = fields.String()
     position = fields.Integer()
     changes = fields.List(fields.Dict())
+
+
+# --- reports --------------------------------------------------------------------------------
+
+REPORT_FORMATS = {"discharge_basis": ("pdf", "html", "csv"), "interim": ("pdf", "html", "csv"),
+                  "annual": ("pdf", "html", "csv"), "ledger_export": ("jsonl",)}
+
+
+class ReportRequestSchema(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(list(REPORT_FORMATS)))
+    body = Code(load_default=None)
+    year = fields.Integer(load_default=None, strict=True, validate=YEAR)
+    period = fields.String(load_default=None, validate=validate.OneOf(["T1", "T2"]),
+                           metadata={"description": "For interim: T1 (through April) or T2 (through August)"})
+    as_of = fields.Date(load_default=None)
+    known_at = fields.AwareDateTime(load_default=None)
+    format = fields.String(required=True, validate=validate.OneOf(["pdf", "html", "csv", "jsonl"]))
+
+    @validates_schema
+    def check_combination(self, data, **kwargs):
+        kind = data.get("kind")
+        if kind != "ledger_export" and data.get("year") is None:
+            raise ValidationError("This report is for a year.", "year")
+        if kind == "discharge_basis" and not data.get("body"):
+            raise ValidationError("The ansvarsprövningsunderlag is for one body.", "body")
+        if kind in REPORT_FORMATS and data.get("format") not in REPORT_FORMATS[kind]:
+            raise ValidationError(f"{kind} comes as {', '.join(REPORT_FORMATS[kind])}.", "format")
+
+
+class ReportAcceptedSchema(Schema):
+    id = fields.String()
+    status_url = fields.String()
+
+
+class ReportStatusSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    format = fields.String()
+    status = fields.String()
+    progress = fields.Integer()
+    based_on = fields.Dict()
+    as_of = fields.String(allow_none=True)
+    known_at = fields.String(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    file_url = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)

@@ -1,0 +1,100 @@
+"""The report job: a plain function given ids and a ledger position, run by RQ or in-process alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from domain.stores import StoreConfig
+from projections.export import export_lines
+from workers.artifacts import ArtifactStore
+
+log = logging.getLogger(__name__)
+
+_tenants = None
+
+
+def tenants():
+    """This process's tenant registry, built from the environment on first use (after any fork)."""
+    global _tenants
+    if _tenants is None:
+        from projections.tenants import Tenants
+
+        _tenants = Tenants(StoreConfig.from_environ())
+    return _tenants
+
+
+def use_tenants(registry) -> None:
+    """In-process jobs share the web process's registry instead of opening another."""
+    global _tenants
+    _tenants = registry
+
+
+def artifact_store() -> ArtifactStore:
+    return ArtifactStore(tenants().config.data_dir / "artifacts")
+
+
+def _progress(store: ArtifactStore, tenant: str, rid: str, progress: int, status: str = "started") -> None:
+    store.update(tenant, rid, status=status, progress=progress)
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except ImportError:  # pragma: no cover - rq is a dependency
+        job = None
+    if job is not None:
+        job.meta["progress"] = progress
+        job.save_meta()
+
+
+def build_report(tenant: str, rid: str, kind: str, fmt: str, year: int | None, body: str | None,
+                 period: str | None, as_of: str, known_at: str | None, position: int) -> dict:
+    """Build one report from the read models at `position` and store it with its sha256.
+
+    Idempotent: the artifact's path and bytes depend only on the arguments, so a retry after a crash
+    writes the same single file.
+    """
+    store = artifact_store()
+    try:
+        _progress(store, tenant, rid, 5)
+        app = tenants().get(tenant)
+        if app is None:
+            raise ValueError(f"no tenant {tenant}")
+        entry = app.entry_at(position) if position else None
+        head_hash = entry.hash if entry else "0" * 64
+        generated_at = entry.as_record()["recorded_at"] if entry else "1970-01-01T00:00:00+00:00"
+        if kind == "ledger_export":
+            moment = dt.datetime.fromisoformat(generated_at)
+            data = "".join(line + "\n" for line in export_lines(app, upto=position, exported_at=moment)).encode()
+        else:
+            from workers.content import collect
+            from workers.render import render
+
+            views = tenants().views(tenant)
+            views.catch_up()
+            _progress(store, tenant, rid, 30)
+            document = collect(
+                views, kind, year=year, body=body, period=period, as_of=dt.date.fromisoformat(as_of),
+                known_at=dt.datetime.fromisoformat(known_at) if known_at else None, upto=position,
+                head_hash=head_hash, generated_at=generated_at)
+            _progress(store, tenant, rid, 60)
+            data = render(document, fmt)
+        _progress(store, tenant, rid, 90)
+        digest = store.write_file(tenant, rid, fmt, data)
+        return store.update(tenant, rid, status="finished", progress=100, sha256=digest, size=len(data),
+                            based_on={"position": position, "hash": head_hash}, error=None)
+    except Exception as error:
+        log.exception("report %s of %s failed", rid, tenant)
+        retrying = _retries_left() > 0
+        store.update(tenant, rid, status="queued" if retrying else "failed",
+                     error=f"{type(error).__name__}: {error}" + (" (will be retried)" if retrying else ""))
+        raise
+
+
+def _retries_left() -> int:
+    try:
+        from rq import get_current_job
+    except ImportError:  # pragma: no cover
+        return 0
+    job = get_current_job()
+    return (job.retries_left or 0) if job is not None else 0
