@@ -34,6 +34,7 @@ class Assignment(Assessable):
             raise InvalidCommandError("An uppdrag cannot be due before it is issued.", "due")
         self.code = code
         self.to_body = to_body
+        self.established_on = decision.date
         self.issued_by = decision.body
         self.title = title
         self.due = due

@@ -51,6 +51,16 @@ class GovernedAggregate(Aggregate):
     def on_retracted(self, version: int) -> None:
         """Hook for aggregates whose rule-relevant state depends on which entries are in force."""
 
+    # The decision date of the entry that established the aggregate, where one did.
+    established_on = None
+
+    def check_after_establishment(self, decision) -> None:
+        """A decision about a thing cannot be dated before the decision that established it."""
+        if self.established_on is not None and decision.date < self.established_on:
+            raise InvalidCommandError(
+                f"The decision of {decision.date.isoformat()} is dated before {self.established_on.isoformat()}, "
+                "when this was established.", "decision.date")
+
     @property
     def next_version(self) -> int:
         """The version the event being applied gets, inside an @event method body other than __init__."""

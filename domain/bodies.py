@@ -28,6 +28,7 @@ class Body(GovernedAggregate):
         self.code = code
         self.name = name
         self.kind = kind
+        self.established_on = decision.date if decision else None
         self.parent = parent
         self.areas: dict[str, str] = {}
         self.area_versions: dict[int, str] = {}

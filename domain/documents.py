@@ -40,6 +40,7 @@ class GoverningDocument(GovernedAggregate):
             raise InvalidCommandError("published lists website and/or intranet.", "published")
         self.code = code
         self.type = type
+        self.established_on = decision.date
         self.name = name
         self.adopted_by = decision.body
         self.repealed = False

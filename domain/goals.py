@@ -19,6 +19,7 @@ class StrategicGoal(Assessable):
     def __init__(self, code: str, term: str, title: str, description: str | None, decision: Decision) -> None:
         self.code = code
         self.term = term
+        self.established_on = decision.date
         self.title = title
 
     @event("StrategicGoalRevised")

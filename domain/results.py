@@ -24,6 +24,7 @@ class Result(Assessable):
     ) -> None:
         self.code = code
         self.body = body
+        self.established_on = decision.date
         self.kind = kind
         self.title = title
         self.goal = goal

@@ -40,6 +40,45 @@ def valid_from(record: dict) -> dt.date:
     return ALWAYS
 
 
+# Which aggregate a record is about, read from its data: the first of these keys it has.
+SUBJECT_ORDER = ("assignment", "result", "goal", "document", "indicator", "term", "body", "plan", "year")
+
+
+def subject_of(data: dict) -> str:
+    """The subject a record belongs to, as clients name it: goal:IM1, assignment:U1, body:BUN, vision."""
+    for kind in SUBJECT_ORDER:
+        if data.get(kind) is not None:
+            return f"{kind}:{data[kind]}"
+    return "vision"
+
+
+def ended_subject(record: dict) -> str | None:
+    """A retracted establishment (an aggregate's first entry) takes everything recorded about that
+    subject until then out of force: the thing never existed, and a later one under the same code
+    starts afresh."""
+    if record.get("type") == "EventRetracted" and int(record["data"].get("retracted_version", 0)) == 1:
+        return subject_of(record["data"])
+    return None
+
+
+def retractions_in(records: list[dict]) -> dict[int, int]:
+    """Position of each retracted record to the position that retracted it (the earliest one)."""
+    retracted_at: dict[int, int] = {}
+    positions_by_subject: dict[str, list[int]] = {}
+    for record in sorted(records, key=lambda r: r["position"]):
+        position = record["position"]
+        positions_by_subject.setdefault(subject_of(record.get("data") or {}), []).append(position)
+        retracted = retracted_position(record)
+        if retracted is not None:
+            retracted_at.setdefault(retracted, position)
+        ended = ended_subject(record)
+        if ended is not None:
+            for earlier in positions_by_subject.get(ended, []):
+                if earlier < position:
+                    retracted_at.setdefault(earlier, position)
+    return retracted_at
+
+
 def retracted_position(record: dict) -> int | None:
     """The position an EventRetracted record takes out of force, if it is one."""
     if record.get("type") == "EventRetracted":

@@ -147,8 +147,8 @@ class TenantViews:
                 where.append(f"{column} = %s")
                 params.append(value)
         if subject:
-            where.append("(subject = %s OR subject LIKE %s)")
-            params += [subject, subject + "|%"]
+            where.append("subject = %s")
+            params.append(subject)
         if date_from:
             where.append("decided_on >= %s")
             params.append(date_from.isoformat())

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 
 from domain.ledger import Verification, verify_export
-from projections.facts import facts_of, retracted_position
+from projections.facts import facts_of, retractions_in
 from projections.queries import utc_text
 from projections.state import assemble, in_force
 
@@ -38,12 +38,7 @@ def replay_state(header: dict, records: list[dict], as_of: dt.date, known_at: dt
     known = utc_text(known_at) if known_at else None
     upto = max((r["position"] for r in records if known is None or r["recorded_at"] <= known), default=0)
     facts = [fact for record in records for fact in facts_of(record)]
-    retracted_at = {}
-    for record in records:
-        retracted = retracted_position(record)
-        if retracted is not None:
-            retracted_at[retracted] = record["position"]
-    live = in_force(facts, as_of, upto, retracted_at)
+    live = in_force(facts, as_of, upto, retractions_in(records))
     live = {key: group for key, group in live.items() if group[0].key.split("|", 1)[0] in _state_kinds()}
     return {"tenant": header["tenant"], "as_of": as_of.isoformat(), "known_at": known, "position": upto,
             **assemble(live)}

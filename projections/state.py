@@ -30,6 +30,11 @@ def in_force(facts: Iterable[Fact], as_of: dt.date, upto: int, retracted_at: dic
     return live
 
 
+def _established(group: list[Fact]) -> bool:
+    """A merged subject exists only from the fact that established it (the one carrying its code)."""
+    return bool(group) and "code" in group[0].value
+
+
 def _merged(group: list[Fact]) -> dict:
     merged: dict = {}
     for fact in group:
@@ -69,6 +74,8 @@ def assemble(live: dict[str, list[Fact]]) -> dict:
 
     state["goals"] = []
     for (code,), group in by_kind["goal"]:
+        if not _established(group):
+            continue
         goal = _merged(group)
         goal["targets"] = targets.get(("goal", code), [])
         state["goals"].append(goal)
@@ -148,6 +155,8 @@ def assemble(live: dict[str, list[Fact]]) -> dict:
 
     state["assignments"] = []
     for (code,), group in by_kind["assignment"]:
+        if not _established(group):
+            continue
         assignment = _merged(group)
         withdrawal = one("withdrawal", code)
         status = one("status", code)
@@ -165,7 +174,7 @@ def assemble(live: dict[str, list[Fact]]) -> dict:
         plan["adoption"] = adoption[-1].value.get("decision") if adoption else None
         state["plans"].append(plan)
 
-    state["documents"] = [_merged(group) for _, group in by_kind["document"]]
+    state["documents"] = [_merged(group) for _, group in by_kind["document"] if _established(group)]
     return state
 
 

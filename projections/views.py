@@ -11,7 +11,16 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from projections.facts import STATE_KINDS, Fact, facts_of, retracted_position, valid_from
+from projections.facts import (
+    ALWAYS,
+    STATE_KINDS,
+    Fact,
+    ended_subject,
+    facts_of,
+    retracted_position,
+    subject_of,
+    valid_from,
+)
 
 PROJECTION_NAME = "styrkedja_views"
 
@@ -20,20 +29,16 @@ def timeline_row(record: dict) -> dict:
     """The columns the timeline filters on, taken from a ledger record."""
     data = record.get("data") or {}
     decision = record.get("decision") or {}
-    facts = facts_of(record)
-    subject = None
-    if facts:
-        parts = facts[0].key.split("|")
-        subject = f"{parts[0]}:{'|'.join(parts[1:])}" if len(parts) > 1 else parts[0]
-    if record["type"] == "EventRetracted":
-        subject = "retraction"
+    decided_on = valid_from(record)
+    if decided_on == ALWAYS:  # reference data and retractions are dated by when they were recorded
+        decided_on = dt.date.fromisoformat(record["recorded_at"][:10])
     return {
         "position": record["position"],
         "type": record["type"],
         "body": decision.get("body") or data.get("body") or data.get("to_body"),
         "concerns": data.get("body") or data.get("to_body") or data.get("code"),
-        "subject": subject,
-        "decided_on": valid_from(record).isoformat(),
+        "subject": subject_of(data),
+        "decided_on": decided_on.isoformat(),
         "recorded_at": record["recorded_at"],
         "record": json.dumps(record, ensure_ascii=False, sort_keys=True),
         "retraction_of": retracted_position(record),
@@ -47,13 +52,17 @@ class ViewWriter:
         facts: list[Fact] = []
         timeline: list[dict] = []
         retractions: list[tuple[int, int]] = []
+        ended: list[tuple[str, int]] = []
         for record in records:
             facts.extend(facts_of(record))
             timeline.append(timeline_row(record))
             retracted = retracted_position(record)
             if retracted is not None:
                 retractions.append((retracted, record["position"]))
-        return facts, timeline, retractions
+            subject = ended_subject(record)
+            if subject is not None:
+                ended.append((subject, record["position"]))
+        return facts, timeline, retractions, ended
 
 
 def fact_params(fact: Fact) -> dict:
@@ -88,10 +97,11 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                 "record TEXT NOT NULL, retraction_of INTEGER, retracted_by INTEGER)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_body ON timeline (body, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_type ON timeline (type, position)",
+                "CREATE INDEX IF NOT EXISTS timeline_by_subject ON timeline (subject, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_recorded_at ON timeline (recorded_at, position)"]
 
     def apply(self, records: Sequence[dict], tracking: Tracking) -> None:
-        facts, timeline, retractions = self.rows_for(records)
+        facts, timeline, retractions, ended = self.rows_for(records)
         with self.datastore.transaction(commit=True) as c:
             for fact in facts:
                 p = fact_params(fact)
@@ -104,8 +114,14 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                           "record, retraction_of) VALUES (:position, :type, :body, :concerns, :subject, "
                           ":decided_on, :recorded_at, :record, :retraction_of)", row)
             for retracted, by in retractions:
-                c.execute("UPDATE facts SET retracted_by = ? WHERE position = ?", (by, retracted))
-                c.execute("UPDATE timeline SET retracted_by = ? WHERE position = ?", (by, retracted))
+                for table in ("facts", "timeline"):
+                    c.execute(f"UPDATE {table} SET retracted_by = ? WHERE position = ? "
+                              "AND retracted_by IS NULL", (by, retracted))
+            for subject, by in ended:
+                for table in ("facts", "timeline"):
+                    c.execute(f"UPDATE {table} SET retracted_by = ? WHERE retracted_by IS NULL "
+                              "AND position < ? AND position IN (SELECT position FROM timeline WHERE subject = ?)",
+                              (by, by, subject))
             self._insert_tracking(c, tracking)
 
     def select(self, sql: str, params=()) -> list:
@@ -145,13 +161,14 @@ class PostgresViews(ViewWriter, PostgresTrackingRecorder):
             "retraction_of bigint, retracted_by bigint)",
             "CREATE INDEX IF NOT EXISTS timeline_by_body ON {s}.timeline (body, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_type ON {s}.timeline (type, position)",
+            "CREATE INDEX IF NOT EXISTS timeline_by_subject ON {s}.timeline (subject, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_recorded_at ON {s}.timeline (recorded_at, position)",
         ):
             self.sql_create_statements.append(SQL(statement).format(s=schema))
         self.schema = schema
 
     def apply(self, records: Sequence[dict], tracking: Tracking) -> None:
-        facts, timeline, retractions = self.rows_for(records)
+        facts, timeline, retractions, ended = self.rows_for(records)
         s = self.schema
         with self.datastore.transaction(commit=True) as c:
             if facts:
@@ -168,10 +185,14 @@ class PostgresViews(ViewWriter, PostgresTrackingRecorder):
                 "retraction_of) VALUES (%(position)s, %(type)s, %(body)s, %(concerns)s, %(subject)s, %(decided_on)s, "
                 "%(recorded_at)s, %(record)s, %(retraction_of)s)").format(s=s), timeline)
             for retracted, by in retractions:
-                c.execute(SQL("UPDATE {s}.facts SET retracted_by = %s WHERE position = %s").format(s=s),
-                          (by, retracted))
-                c.execute(SQL("UPDATE {s}.timeline SET retracted_by = %s WHERE position = %s").format(s=s),
-                          (by, retracted))
+                for table in ("facts", "timeline"):
+                    c.execute(SQL("UPDATE {s}.{t} SET retracted_by = %s WHERE position = %s "
+                                  "AND retracted_by IS NULL").format(s=s, t=Identifier(table)), (by, retracted))
+            for subject, by in ended:
+                for table in ("facts", "timeline"):
+                    c.execute(SQL("UPDATE {s}.{t} SET retracted_by = %s WHERE retracted_by IS NULL AND position < %s "
+                                  "AND position IN (SELECT position FROM {s}.timeline WHERE subject = %s)").format(
+                        s=s, t=Identifier(table)), (by, by, subject))
             self._insert_tracking(c, tracking)
 
     def select(self, sql: str, params=()) -> list:

@@ -28,6 +28,7 @@ class GoalCommands:
         def build():
             goal = self.load(StrategicGoal, "goal", code, missing=NotFoundError)
             self.check_competence(Matter.ESTABLISH_GOAL, decision)
+            goal.check_after_establishment(decision)
             goal.revise(title, description, decision)
             return [goal]
         return self.execute(build, **idem)
@@ -38,6 +39,7 @@ class GoalCommands:
             target_goal = self.load(StrategicGoal, "goal", goal, missing=NotFoundError)
             self.reference(Indicator, "indicator", indicator, "indicator")
             self.check_competence(Matter.FIX_GOAL_TARGET, decision)
+            target_goal.check_after_establishment(decision)
             target_goal.fix_target(indicator, year, value, decision)
             return [target_goal]
         return self.execute(build, **idem)
@@ -62,6 +64,7 @@ class GoalCommands:
                 raise NotFoundError(f"{body} has no result {result}.")
             self.reference(Indicator, "indicator", indicator, "indicator")
             self.check_competence(Matter.OWN_MATTER, decision, concerned=body)
+            target_result.check_after_establishment(decision)
             target_result.fix_target(indicator, year, value, decision)
             return [target_result]
         return self.execute(build, **idem)
@@ -81,6 +84,7 @@ class GoalCommands:
         assignment = self.load(Assignment, "assignment", code, missing=NotFoundError)
         self.check_competence(Matter.ISSUE_ASSIGNMENT, decision, concerned=assignment.to_body)
         assignment.check_may_change(self.body(decision.body, field="decision.body").ref())
+        assignment.check_after_establishment(decision)
         return assignment
 
     def revise_assignment(self, code: str, decision: Decision, title: str | None = None,

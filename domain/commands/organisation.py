@@ -34,6 +34,7 @@ class OrganisationCommands:
             owner = self.body(body, in_path=True)
             owner.check_new_area(code)
             self.check_competence(Matter.OWN_MATTER, decision, concerned=body)
+            owner.check_after_establishment(decision)
             owner.add_area(code, name, decision)
             return [owner]
         return self.execute(build, **idem)
@@ -68,6 +69,7 @@ class OrganisationCommands:
         document = self.load(GoverningDocument, "document", code, missing=NotFoundError)
         document.check_in_force()
         self.check_competence(Matter.GOVERNING_DOCUMENT, decision, extra_allowed=frozenset({document.adopted_by}))
+        document.check_after_establishment(decision)
         return document
 
     def revise_document(self, code: str, decision: Decision, changes: dict, **idem) -> dict:

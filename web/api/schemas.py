@@ -427,7 +427,7 @@ class TimelinePageSchema(Schema):
 
 class DiffSchema(Schema):
     tenant = fields.String()
-    from_ = fields.String(data_key="from")
+    from_ = fields.String(data_key="from", attribute="from")
     to = fields.String()
     position = fields.Integer()
     changes = fields.List(fields.Dict())
