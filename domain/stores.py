@@ -39,6 +39,9 @@ class StoreConfig:
     # tenant borrow from one connection pool (projections/pool.py). Domain code stays free of drivers.
     factory_hook: Callable | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+
     def prepare(self, factory) -> None:
         if self.factory_hook is not None:
             self.factory_hook(factory, self)

@@ -56,8 +56,11 @@ def ended_subject(record: dict) -> str | None:
     """A retracted establishment (an aggregate's first entry) takes everything recorded about that
     subject until then out of force: the thing never existed, and a later one under the same code
     starts afresh."""
-    if record.get("type") == "EventRetracted" and int(record["data"].get("retracted_version", 0)) == 1:
-        return subject_of(record["data"])
+    data = record.get("data") or {}
+    # A body's year and the municipality's year open with an entry that never reaches the ledger,
+    # so their first ledgered entry is not an establishment.
+    if record.get("type") == "EventRetracted" and int(data.get("retracted_version", 0)) == 1 and "year" not in data:
+        return subject_of(data)
     return None
 
 

@@ -142,10 +142,13 @@ class TenantViews:
                  date_from: dt.date | None = None, date_to: dt.date | None = None, cursor: int | None = None,
                  limit: int = 50, upto: int | None = None) -> tuple[list[dict], int | None]:
         where, params = [], []
-        for column, value in (("body", body), ("type", type_)):
-            if value:
-                where.append(f"{column} = %s")
-                params.append(value)
+        if body:
+            # A body's timeline: its own decisions and reports, and what others decided about it.
+            where.append("(body = %s OR concerns = %s)")
+            params += [body, body]
+        if type_:
+            where.append("type = %s")
+            params.append(type_)
         if subject:
             where.append("subject = %s")
             params.append(subject)

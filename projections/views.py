@@ -36,7 +36,8 @@ def timeline_row(record: dict) -> dict:
         "position": record["position"],
         "type": record["type"],
         "body": decision.get("body") or data.get("body") or data.get("to_body"),
-        "concerns": data.get("body") or data.get("to_body") or data.get("code"),
+        # The body a record concerns; for an uppdrag's later entries the insert takes it from its issue.
+        "concerns": data.get("body") or data.get("to_body"),
         "subject": subject_of(data),
         "decided_on": decided_on.isoformat(),
         "recorded_at": record["recorded_at"],
@@ -98,6 +99,7 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                 "CREATE INDEX IF NOT EXISTS timeline_by_body ON timeline (body, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_type ON timeline (type, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_subject ON timeline (subject, position)",
+                "CREATE INDEX IF NOT EXISTS timeline_by_concerns ON timeline (concerns, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_recorded_at ON timeline (recorded_at, position)"]
 
     def apply(self, records: Sequence[dict], tracking: Tracking) -> None:
@@ -111,8 +113,10 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                           "ON CONFLICT (key) DO NOTHING", p)
             for row in timeline:
                 c.execute("INSERT INTO timeline (position, type, body, concerns, subject, decided_on, recorded_at, "
-                          "record, retraction_of) VALUES (:position, :type, :body, :concerns, :subject, "
-                          ":decided_on, :recorded_at, :record, :retraction_of)", row)
+                          "record, retraction_of) VALUES (:position, :type, :body, COALESCE(:concerns, (SELECT "
+                          "t.concerns FROM timeline t WHERE t.subject = :subject AND t.concerns IS NOT NULL "
+                          "ORDER BY t.position LIMIT 1)), :subject, :decided_on, :recorded_at, :record, "
+                          ":retraction_of)", row)
             for retracted, by in retractions:
                 for table in ("facts", "timeline"):
                     c.execute(f"UPDATE {table} SET retracted_by = ? WHERE position = ? "
@@ -162,6 +166,7 @@ class PostgresViews(ViewWriter, PostgresTrackingRecorder):
             "CREATE INDEX IF NOT EXISTS timeline_by_body ON {s}.timeline (body, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_type ON {s}.timeline (type, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_subject ON {s}.timeline (subject, position)",
+            "CREATE INDEX IF NOT EXISTS timeline_by_concerns ON {s}.timeline (concerns, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_recorded_at ON {s}.timeline (recorded_at, position)",
         ):
             self.sql_create_statements.append(SQL(statement).format(s=schema))
@@ -182,8 +187,10 @@ class PostgresViews(ViewWriter, PostgresTrackingRecorder):
                     "ON CONFLICT (key) DO NOTHING").format(s=s), params)
             c.executemany(SQL(
                 "INSERT INTO {s}.timeline (position, type, body, concerns, subject, decided_on, recorded_at, record, "
-                "retraction_of) VALUES (%(position)s, %(type)s, %(body)s, %(concerns)s, %(subject)s, %(decided_on)s, "
-                "%(recorded_at)s, %(record)s, %(retraction_of)s)").format(s=s), timeline)
+                "retraction_of) VALUES (%(position)s, %(type)s, %(body)s, COALESCE(%(concerns)s, (SELECT t.concerns "
+                "FROM {s}.timeline t WHERE t.subject = %(subject)s AND t.concerns IS NOT NULL ORDER BY t.position "
+                "LIMIT 1)), %(subject)s, %(decided_on)s, %(recorded_at)s, %(record)s, %(retraction_of)s)"
+            ).format(s=s), timeline)
             for retracted, by in retractions:
                 for table in ("facts", "timeline"):
                     c.execute(SQL("UPDATE {s}.{t} SET retracted_by = %s WHERE position = %s "

@@ -76,7 +76,8 @@ def build_report(tenant: str, rid: str, kind: str, fmt: str, year: int | None, b
             document = collect(
                 views, kind, year=year, body=body, period=period, as_of=dt.date.fromisoformat(as_of),
                 known_at=dt.datetime.fromisoformat(known_at) if known_at else None, upto=position,
-                head_hash=head_hash, generated_at=generated_at)
+                head_hash=head_hash, generated_at=generated_at,
+                tenant_name=getattr(tenants().platform.find_tenant(tenant), "name", None))
             _progress(store, tenant, rid, 60)
             data = render(document, fmt)
         _progress(store, tenant, rid, 90)
