@@ -41,6 +41,11 @@ class Tenant(Aggregate):
         self.name = name
         self.municipality_code = municipality_code
         self.settings = settings
+        self.user_ids: list[UUID] = []
+
+    @event("UserJoined")
+    def join(self, user_id: UUID) -> None:
+        self.user_ids.append(user_id)
 
 
 class Directory(Aggregate):
@@ -65,6 +70,25 @@ class EmailClaim(Aggregate):
     @event("EmailClaimed")
     def __init__(self, tenant: str, email: str, user_id: UUID) -> None:
         self.user_id = user_id
+
+
+class EmailDirectory(Aggregate):
+    """The tenants an e-mail address is a user of, so one sign-in finds them all."""
+
+    id: UUID
+
+    @event("EmailDirectoryOpened")
+    def __init__(self, email: str) -> None:
+        self.email = email
+        self.users: dict[str, UUID] = {}
+
+    @event("EmailUserListed")
+    def add(self, tenant: str, user_id: UUID) -> None:
+        self.users[tenant] = user_id
+
+
+def directory_id(email: str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"styrkedja:platform/email/{email.lower()}")
 
 
 class User(Aggregate):
@@ -159,8 +183,36 @@ class Platform(Application):
         user_id = uuid4()
         token, token_digest = new_token(user_id)
         user = User(user_id, tenant, email, name, role, list(bodies), token_digest)
-        self.save(user, EmailClaim(claim_id, tenant, email.lower(), user_id))
+        try:
+            listing = self.repository.get(directory_id(email))
+        except AggregateNotFoundError:
+            listing = EmailDirectory(directory_id(email), email.lower())
+        listing.add(tenant, user_id)
+        registered = self.find_tenant(tenant)
+        if registered is not None:
+            registered.join(user_id)
+        self.save(user, EmailClaim(claim_id, tenant, email.lower(), user_id), listing, registered)
         return user, token
+
+    def users_by_email(self, email: str) -> list[User]:
+        """Every active user with this e-mail address, one per tenant."""
+        try:
+            listing = self.repository.get(directory_id(email))
+        except AggregateNotFoundError:
+            return []
+        users = [self.repository.get(user_id) for _, user_id in sorted(listing.users.items())]
+        return [user for user in users if user.active]
+
+    def users_of(self, tenant: str) -> list[User]:
+        """A tenant's users, for its administrators."""
+        registered = self.find_tenant(tenant)
+        users = [self.repository.get(user_id) for user_id in (registered.user_ids if registered else [])]
+        return sorted(users, key=lambda u: u.email)
+
+    def set_password(self, user_id: UUID, password_hash: str) -> None:
+        user = self.user(user_id)
+        user.set_password(password_hash)
+        self.save(user)
 
     def _exists(self, aggregate_id: UUID) -> bool:
         try:

@@ -43,6 +43,7 @@ def timeline_row(record: dict) -> dict:
         "recorded_at": record["recorded_at"],
         "record": json.dumps(record, ensure_ascii=False, sort_keys=True),
         "retraction_of": retracted_position(record),
+        "decided": bool(record.get("decision")),
     }
 
 
@@ -95,11 +96,12 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                 "in_state INTEGER NOT NULL, first_position INTEGER NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS timeline (position INTEGER PRIMARY KEY, type TEXT NOT NULL, body TEXT, "
                 "concerns TEXT, subject TEXT, decided_on TEXT NOT NULL, recorded_at TEXT NOT NULL, "
-                "record TEXT NOT NULL, retraction_of INTEGER, retracted_by INTEGER)",
+                "record TEXT NOT NULL, retraction_of INTEGER, retracted_by INTEGER, decided INTEGER NOT NULL DEFAULT 0)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_body ON timeline (body, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_type ON timeline (type, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_subject ON timeline (subject, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_concerns ON timeline (concerns, position)",
+                "CREATE INDEX IF NOT EXISTS timeline_by_decided_on ON timeline (decided_on, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_recorded_at ON timeline (recorded_at, position)"]
 
     def apply(self, records: Sequence[dict], tracking: Tracking) -> None:
@@ -113,10 +115,10 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                           "ON CONFLICT (key) DO NOTHING", p)
             for row in timeline:
                 c.execute("INSERT INTO timeline (position, type, body, concerns, subject, decided_on, recorded_at, "
-                          "record, retraction_of) VALUES (:position, :type, :body, COALESCE(:concerns, (SELECT "
+                          "record, retraction_of, decided) VALUES (:position, :type, :body, COALESCE(:concerns, (SELECT "
                           "t.concerns FROM timeline t WHERE t.subject = :subject AND t.concerns IS NOT NULL "
                           "ORDER BY t.position LIMIT 1)), :subject, :decided_on, :recorded_at, :record, "
-                          ":retraction_of)", row)
+                          ":retraction_of, :decided)", row)
             for retracted, by in retractions:
                 for table in ("facts", "timeline"):
                     c.execute(f"UPDATE {table} SET retracted_by = ? WHERE position = ? "
@@ -162,11 +164,12 @@ class PostgresViews(ViewWriter, PostgresTrackingRecorder):
             "in_state boolean NOT NULL, first_position bigint NOT NULL)",
             "CREATE TABLE IF NOT EXISTS {s}.timeline (position bigint PRIMARY KEY, type text NOT NULL, body text, "
             "concerns text, subject text, decided_on date NOT NULL, recorded_at text NOT NULL, record text NOT NULL, "
-            "retraction_of bigint, retracted_by bigint)",
+            "retraction_of bigint, retracted_by bigint, decided boolean NOT NULL DEFAULT false)",
             "CREATE INDEX IF NOT EXISTS timeline_by_body ON {s}.timeline (body, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_type ON {s}.timeline (type, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_subject ON {s}.timeline (subject, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_concerns ON {s}.timeline (concerns, position)",
+            "CREATE INDEX IF NOT EXISTS timeline_by_decided_on ON {s}.timeline (decided_on, position)",
             "CREATE INDEX IF NOT EXISTS timeline_by_recorded_at ON {s}.timeline (recorded_at, position)",
         ):
             self.sql_create_statements.append(SQL(statement).format(s=schema))
@@ -187,9 +190,9 @@ class PostgresViews(ViewWriter, PostgresTrackingRecorder):
                     "ON CONFLICT (key) DO NOTHING").format(s=s), params)
             c.executemany(SQL(
                 "INSERT INTO {s}.timeline (position, type, body, concerns, subject, decided_on, recorded_at, record, "
-                "retraction_of) VALUES (%(position)s, %(type)s, %(body)s, COALESCE(%(concerns)s, (SELECT t.concerns "
+                "retraction_of, decided) VALUES (%(position)s, %(type)s, %(body)s, COALESCE(%(concerns)s, (SELECT t.concerns "
                 "FROM {s}.timeline t WHERE t.subject = %(subject)s AND t.concerns IS NOT NULL ORDER BY t.position "
-                "LIMIT 1)), %(subject)s, %(decided_on)s, %(recorded_at)s, %(record)s, %(retraction_of)s)"
+                "LIMIT 1)), %(subject)s, %(decided_on)s, %(recorded_at)s, %(record)s, %(retraction_of)s, %(decided)s)"
             ).format(s=s), timeline)
             for retracted, by in retractions:
                 for table in ("facts", "timeline"):

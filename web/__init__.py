@@ -14,6 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     from projections.tenants import Tenants
     from web import errors
     from web.api import init_api
+    from web.ui import init_ui
     from workers.artifacts import ArtifactStore
     from workers.jobs import use_tenants
     from workers.queue import ReportQueue
@@ -27,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         SECRET_KEY=os.environ.get("SECRET_KEY") or os.urandom(32).hex(),
         POOL_SIZE=int(os.environ.get("STYRKEDJA_POOL_SIZE", "5")),
         MAX_CONTENT_LENGTH=1024 * 1024,
+        SESSION_COOKIE_SECURE=os.environ.get("STYRKEDJA_SECURE_COOKIES", "") == "1",
         JSON_SORT_KEYS=False,
     )
     app.config.update(config or {})
@@ -43,4 +45,5 @@ def create_app(config: dict | None = None) -> Flask:
         "store": ArtifactStore(tenants.config.data_dir / "artifacts"), "queue": queue}
     errors.register(app)
     init_api(app)
+    init_ui(app)
     return app

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from domain.stores import StoreConfig
 
@@ -26,17 +27,50 @@ def cmd_serve(args) -> int:
     app = create_app({"TENANTS": tenants})
     where = "PostgreSQL" if tenants.config.is_postgres else f"SQLite under {tenants.config.data_dir}"
     print(f"Styrkedja on http://{args.host}:{args.port}/ ({where})", flush=True)
+    print((tenants.config.data_dir / "demo-inloggning.txt").read_text(encoding="utf-8"), flush=True)
     app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
     return 0
 
 
+DEMO_USERS = (
+    ("registrator@vanersborg.example", "Rita Registrator", "registrar", []),
+    ("revisor@vanersborg.example", "Rune Revisor", "auditor", []),
+    ("sekreterare.bun@vanersborg.example", "Sara Sekreterare (BUN)", "reporter", ["BUN"]),
+    ("admin@vanersborg.example", "Ada Administratör", "admin", []),
+)
+
+
 def ensure_demo(tenants) -> int:
-    """Create the demo tenant if it is missing; rerunning records nothing."""
+    """Create the demo tenant and its demo users if missing; rerunning records nothing."""
     from web.demo import build_demo
 
     if tenants.platform.find_tenant(DEMO_SLUG) is None:
         tenants.create(DEMO_SLUG, "Vänersborgs kommun", "1487")
-    return build_demo(tenants.get(DEMO_SLUG))
+    recorded = build_demo(tenants.get(DEMO_SLUG))
+    ensure_demo_users(tenants)
+    return recorded
+
+
+def ensure_demo_users(tenants) -> Path:
+    """Demo users with a password made for this installation, written to var/demo-inloggning.txt."""
+    import secrets
+
+    from web.ui.signin import hash_password
+
+    credentials = tenants.config.data_dir / "demo-inloggning.txt"
+    if credentials.exists():
+        return credentials
+    password = secrets.token_urlsafe(12)
+    lines = ["Demoanvändare för Vänersborgs kommun (exempeldata), lösenord för alla: " + password]
+    for email, name, role, bodies in DEMO_USERS:
+        user = tenants.platform.user_by_email(DEMO_SLUG, email)
+        if user is None:
+            user, _ = tenants.platform.add_user(DEMO_SLUG, email, name, role, bodies)
+        tenants.platform.set_password(user.id, hash_password(password))
+        lines.append(f"  {email}  ({role})")
+    credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    credentials.chmod(0o600)
+    return credentials
 
 
 def cmd_demo(args) -> int:
@@ -71,6 +105,25 @@ def cmd_users_add(args) -> int:
     bodies = [b for b in (args.bodies or "").split(",") if b]
     _user, token = tenants.platform.add_user(args.tenant, args.email, args.name, args.role, bodies)
     print(token)
+    return 0
+
+
+def cmd_users_password(args) -> int:
+    import getpass
+
+    from web.ui.signin import hash_password
+
+    tenants = _tenants()
+    user = tenants.platform.user_by_email(args.tenant, args.email)
+    if user is None:
+        print(f"No user {args.email} in {args.tenant}", file=sys.stderr)
+        return 2
+    password = args.password or getpass.getpass("Nytt lösenord: ")
+    if len(password) < 10:
+        print("styrkedja: a password has at least 10 characters", file=sys.stderr)
+        return 2
+    tenants.platform.set_password(user.id, hash_password(password))
+    print(f"Password set for {args.email} in {args.tenant}")
     return 0
 
 
@@ -199,6 +252,11 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["admin", "registrar", "reporter", "auditor", "viewer"])
     add.add_argument("--bodies", help="comma-separated body codes the user is limited to")
     add.set_defaults(func=cmd_users_add)
+    password = users.add_parser("password", help="set a user's password for signing in to the web UI")
+    password.add_argument("--tenant", required=True)
+    password.add_argument("--email", required=True)
+    password.add_argument("--password", help="the password (prompted for when left out)")
+    password.set_defaults(func=cmd_users_password)
 
     ledger = sub.add_parser("ledger", help="the hash-chained ledger").add_subparsers(dest="action", required=True)
     verify = ledger.add_parser("verify", help="recompute the chain; exit 1 and name the first bad position")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Api
 
 from web.errors import error_body
@@ -9,6 +10,10 @@ from web.errors import error_body
 
 class StyrkedjaApi(Api):
     def handle_http_exception(self, error):
+        if not request.path.startswith("/api/"):
+            from web.ui.errors import html_error
+
+            return html_error(error)
         data = getattr(error, "data", None) or {}
         messages = data.get("messages")
         if error.code == 400 and messages is not None:
