@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test services lint bench demo clean
+.PHONY: run test services system-deps lint bench demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/styrkedja serve
 
-test: $(STAMP) services
+test: $(STAMP) services system-deps
 	$(BIN)/python -m pytest -q
 
 services:
 	@scripts/services.sh
+
+system-deps:
+	@scripts/system-deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

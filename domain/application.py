@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -73,6 +74,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         self.config = config
         self.name = app_name(tenant)
         self.ledger_id = self.id_for("ledger")
+        self._head: tuple[int, str, dt.datetime | None] | None = None
         env = config.env_for(schema_name(tenant), f"{tenant}.sqlite", create_table)
         super().__init__(env)
 
@@ -99,7 +101,8 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
             suffix = () if generation == 1 else (f"#{generation}",)
             aggregate_id = self.id_for(kind, *parts, *suffix)
             try:
-                aggregate = self.repository.get(aggregate_id)
+                # Read-only: the cached aggregate itself; callers that change it take a copy.
+                aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=False)
             except AggregateNotFoundError:
                 aggregate = None
             yield aggregate_id, aggregate
@@ -115,27 +118,30 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         raise AssertionError("unreachable")
 
     def load(self, cls: type[A], kind: str, *parts: Any, missing: type[DomainError] = UnknownReferenceError,
-             field: str | None = None) -> A:
-        aggregate = self.load_or_none(kind, *parts)
+             field: str | None = None, mutable: bool = True) -> A:
+        aggregate = self.load_or_none(kind, *parts, mutable=mutable)
         if aggregate is None:
             label = "/".join(str(p) for p in parts)
             raise missing(f"There is no {kind.replace('_', ' ')} {label}.", field)
         assert isinstance(aggregate, cls)
         return aggregate
 
-    def load_or_none(self, kind: str, *parts: Any) -> GovernedAggregate | None:
-        """The aggregate in force for a code: None if never established, or if every establishment was retracted."""
+    def load_or_none(self, kind: str, *parts: Any, mutable: bool = True) -> GovernedAggregate | None:
+        """The aggregate in force for a code: None if never established, or if every establishment was retracted.
+
+        A command that will change the aggregate gets its own copy (mutable); checks read the cached one.
+        """
         for _, aggregate in self._generations(kind, *parts):
             if aggregate is not None and not aggregate.is_retracted:
-                return aggregate
+                return copy.deepcopy(aggregate) if mutable else aggregate
         return None
 
     def exists(self, kind: str, *parts: Any) -> bool:
-        return self.load_or_none(kind, *parts) is not None
+        return self.load_or_none(kind, *parts, mutable=False) is not None
 
-    def body(self, code: str, field: str = "body", in_path: bool = False) -> Body:
+    def body(self, code: str, field: str = "body", in_path: bool = False, mutable: bool = False) -> Body:
         return self.load(Body, "body", code, missing=NotFoundError if in_path else UnknownReferenceError,
-                         field=field)
+                         field=field, mutable=mutable)
 
     def check_competence(self, matter: Matter, decision: Decision, concerned: str | None = None,
                          extra_allowed: frozenset[str] = frozenset()) -> None:
@@ -169,7 +175,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
                 if earlier is not None:
                     return earlier
             aggregates = [a for a in build() if a is not None]
-            head_position, head_hash, head_time = self.ledger_head()
+            head_position, head_hash, head_time = self._head or self.ledger_head()
             entries, answer = self._chain(aggregates, head_position, head_hash, head_time)
             extra: list[Any] = []
             if idempotency:
@@ -178,9 +184,15 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
             try:
                 self.save(*aggregates, *entries, *extra)
             except IntegrityError:
-                # The cache hands out copies and fast-forwards them, so nothing stale survives a retry.
+                # Another writer took the position (or changed an aggregate): read the head afresh.
+                # The aggregate cache fast-forwards on the next read, so nothing stale survives a retry.
+                self._head = None
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
+            if entries:
+                # This process knows the head it just wrote; a stale copy only costs a retry.
+                last = entries[-1]
+                self._head = (last.position, last.hash, dt.datetime.fromisoformat(answer["recorded_at"]))
             return answer
         raise ConcurrencyError("Too many concurrent changes; please retry.")
 

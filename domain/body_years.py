@@ -225,7 +225,7 @@ class BodyYear(GovernedAggregate):
     def _report_financial(
         self, period: str, area: str | None, outcome_sek: int, forecast_sek: int, reported_on: dt.date
     ) -> None:
-        self._add("financial", {"period": period, "area": area, "forecast_sek": forecast_sek})
+        """Outcomes are for the read side; no rule reads them, so the aggregate keeps none (it stays small)."""
 
     @event("MeasureDecided")
     def decide_measure(self, description: str, amount_sek: int | None, decision: Decision) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -132,6 +133,7 @@ class Platform(Application):
 
     def __init__(self, config: StoreConfig, create_table: bool = False) -> None:
         self.config = config
+        self._auth_cache: dict[str, tuple[User, float]] = {}
         super().__init__(config.env_for("platform", "platform.sqlite", create_table))
 
     def construct_factory(self, env):
@@ -214,6 +216,15 @@ class Platform(Application):
         user.set_password(password_hash)
         self.save(user)
 
+    def deactivate_user(self, user_id: UUID) -> User:
+        """End a user's access (password and token alike); the record and its history stay. Rerunning is a no-op."""
+        user = self.user(user_id)
+        if user.active:
+            user.deactivate()
+            self.save(user)
+            self.forget_tokens()
+        return user
+
     def _exists(self, aggregate_id: UUID) -> bool:
         try:
             self.repository.get(aggregate_id)
@@ -234,7 +245,26 @@ class Platform(Application):
             return None
         return self.repository.get(claim.user_id)
 
+    # A verified token is trusted for a few seconds without another read: every API request
+    # authenticates, and a revoked or rotated token stops working within this many seconds.
+    AUTH_CACHE_SECONDS = 5.0
+
     def authenticate(self, token: str) -> User | None:
+        key = digest(token)
+        cached = self._auth_cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        user = self._authenticate(token)
+        if user is not None:
+            if len(self._auth_cache) > 10000:
+                self._auth_cache.clear()
+            self._auth_cache[key] = (user, time.monotonic() + self.AUTH_CACHE_SECONDS)
+        return user
+
+    def forget_tokens(self) -> None:
+        self._auth_cache.clear()
+
+    def _authenticate(self, token: str) -> User | None:
         parts = token.split("_", 2) if token.startswith("sk_") else []
         if len(parts) != 3:
             return None
@@ -246,7 +276,7 @@ class Platform(Application):
         if user_id is None:
             return None
         try:
-            user = self.repository.get(user_id)
+            user = self.repository.get(user_id, deepcopy_from_cache=False)
         except AggregateNotFoundError:
             return None
         if not isinstance(user, User) or not user.active:
@@ -258,4 +288,5 @@ class Platform(Application):
         token, token_digest = new_token(user.id)
         user.rotate_token(token_digest)
         self.save(user)
+        self.forget_tokens()
         return token

@@ -74,7 +74,7 @@ class StoreConfig:
                 POSTGRES_POOL_SIZE="1",
                 POSTGRES_MAX_OVERFLOW="0",
                 POSTGRES_CONNECT_TIMEOUT="5",
-                POSTGRES_PRE_PING="y",
+                POSTGRES_PRE_PING="n",
             )
         else:
             self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,9 @@ def shared_pool(config: StoreConfig):
                         "user": unquote(url.username or "postgres"), "password": unquote(url.password or ""),
                         "row_factory": dict_row, "connect_timeout": 5},
                 min_size=1, max_size=config.pool_size, open=False, configure=configure, timeout=5.0,
-                max_waiting=0, max_lifetime=3600.0, check=ConnectionPool.check_connection,
+                # No check on every checkout (a round trip each time): a broken connection fails the
+                # command, which is answered 503 and retried by the client; the pool replaces it.
+                max_waiting=0, max_lifetime=3600.0, max_idle=600.0,
             )
             _shared_pools[key] = pool
     return pool

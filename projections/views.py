@@ -47,6 +47,21 @@ def timeline_row(record: dict) -> dict:
     }
 
 
+# A timeline row; an uppdrag's later entries (revision, status) take the body it concerns from its issue.
+SQLITE_INSERT_TIMELINE = (
+    "INSERT INTO timeline (position, type, body, concerns, subject, decided_on, recorded_at, record, "
+    "retraction_of, decided) VALUES (:position, :type, :body, COALESCE(:concerns, (SELECT t.concerns "
+    "FROM timeline t WHERE t.subject = :subject AND t.concerns IS NOT NULL ORDER BY t.position LIMIT 1)), "
+    ":subject, :decided_on, :recorded_at, :record, :retraction_of, :decided)"
+)
+POSTGRES_INSERT_TIMELINE = (
+    "INSERT INTO {s}.timeline (position, type, body, concerns, subject, decided_on, recorded_at, record, "
+    "retraction_of, decided) VALUES (%(position)s, %(type)s, %(body)s, COALESCE(%(concerns)s, (SELECT t.concerns "
+    "FROM {s}.timeline t WHERE t.subject = %(subject)s AND t.concerns IS NOT NULL ORDER BY t.position LIMIT 1)), "
+    "%(subject)s, %(decided_on)s, %(recorded_at)s, %(record)s, %(retraction_of)s, %(decided)s)"
+)
+
+
 class ViewWriter:
     """What both dialects do with a batch of ledger records."""
 
@@ -96,7 +111,8 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                 "in_state INTEGER NOT NULL, first_position INTEGER NOT NULL)",
                 "CREATE TABLE IF NOT EXISTS timeline (position INTEGER PRIMARY KEY, type TEXT NOT NULL, body TEXT, "
                 "concerns TEXT, subject TEXT, decided_on TEXT NOT NULL, recorded_at TEXT NOT NULL, "
-                "record TEXT NOT NULL, retraction_of INTEGER, retracted_by INTEGER, decided INTEGER NOT NULL DEFAULT 0)",
+                "record TEXT NOT NULL, retraction_of INTEGER, retracted_by INTEGER, "
+                "decided INTEGER NOT NULL DEFAULT 0)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_body ON timeline (body, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_type ON timeline (type, position)",
                 "CREATE INDEX IF NOT EXISTS timeline_by_subject ON timeline (subject, position)",
@@ -114,11 +130,7 @@ class SQLiteViews(ViewWriter, SQLiteTrackingRecorder):
                 c.execute("INSERT INTO fact_keys VALUES (:key, :kind, :mode, :in_state, :position) "
                           "ON CONFLICT (key) DO NOTHING", p)
             for row in timeline:
-                c.execute("INSERT INTO timeline (position, type, body, concerns, subject, decided_on, recorded_at, "
-                          "record, retraction_of, decided) VALUES (:position, :type, :body, COALESCE(:concerns, (SELECT "
-                          "t.concerns FROM timeline t WHERE t.subject = :subject AND t.concerns IS NOT NULL "
-                          "ORDER BY t.position LIMIT 1)), :subject, :decided_on, :recorded_at, :record, "
-                          ":retraction_of, :decided)", row)
+                c.execute(SQLITE_INSERT_TIMELINE, row)
             for retracted, by in retractions:
                 for table in ("facts", "timeline"):
                     c.execute(f"UPDATE {table} SET retracted_by = ? WHERE position = ? "
@@ -188,12 +200,7 @@ class PostgresViews(ViewWriter, PostgresTrackingRecorder):
                 c.executemany(SQL(
                     "INSERT INTO {s}.fact_keys VALUES (%(key)s, %(kind)s, %(mode)s, %(in_state)s, %(position)s) "
                     "ON CONFLICT (key) DO NOTHING").format(s=s), params)
-            c.executemany(SQL(
-                "INSERT INTO {s}.timeline (position, type, body, concerns, subject, decided_on, recorded_at, record, "
-                "retraction_of, decided) VALUES (%(position)s, %(type)s, %(body)s, COALESCE(%(concerns)s, (SELECT t.concerns "
-                "FROM {s}.timeline t WHERE t.subject = %(subject)s AND t.concerns IS NOT NULL ORDER BY t.position "
-                "LIMIT 1)), %(subject)s, %(decided_on)s, %(recorded_at)s, %(record)s, %(retraction_of)s, %(decided)s)"
-            ).format(s=s), timeline)
+            c.executemany(SQL(POSTGRES_INSERT_TIMELINE).format(s=s), timeline)
             for retracted, by in retractions:
                 for table in ("facts", "timeline"):
                     c.execute(SQL("UPDATE {s}.{t} SET retracted_by = %s WHERE position = %s "

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 EXTENSIONS = {"pdf": "pdf", "html": "html", "csv": "zip", "jsonl": "jsonl"}
-MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html; charset=utf-8", "csv": "application/zip",
+MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "csv": "application/zip",
                "jsonl": "application/x-ndjson"}
 
 

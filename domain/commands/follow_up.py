@@ -33,7 +33,7 @@ class FollowUpCommands:
     def report_indicator(self, indicator: str, period: str, value: Decimal, reported_on: dt.date,
                          body: str | None = None, **idem) -> dict:
         def build():
-            measured = self.reference(Indicator, "indicator", indicator, "indicator")
+            measured = self.load(Indicator, "indicator", indicator, field="indicator")
             if body is not None:
                 self.body(body)
             measured.report_outcome(period, value, body, reported_on)

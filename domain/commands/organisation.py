@@ -31,7 +31,7 @@ class OrganisationCommands:
 
     def add_area(self, body: str, code: str, name: str, decision: Decision, **idem) -> dict:
         def build():
-            owner = self.body(body, in_path=True)
+            owner = self.body(body, in_path=True, mutable=True)
             owner.check_new_area(code)
             self.check_competence(Matter.OWN_MATTER, decision, concerned=body)
             owner.check_after_establishment(decision)
@@ -111,4 +111,4 @@ class OrganisationCommands:
         """A code inside a request body must exist: otherwise 422 unknown_reference naming the field."""
         if code is None:
             return None
-        return self.load(cls, kind, code, missing=UnknownReferenceError, field=field)
+        return self.load(cls, kind, code, missing=UnknownReferenceError, field=field, mutable=False)

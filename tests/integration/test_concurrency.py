@@ -98,7 +98,9 @@ def check_ledger(app: Governance, head_before: int, acknowledged: list[tuple[str
     body_year = app.body_year("BUN", 2024)
     assert body_year.allocations["GRUNDSKOLA"]["amount_sek"] == 60_000_000 - MOVE_SEK * kinds["reallocation"]
     assert body_year.allocations["FORSKOLA"]["amount_sek"] == 40_000_000 + MOVE_SEK * kinds["reallocation"]
-    assert len(body_year.entries["financial"]) == kinds["follow-up"]
+    follow_ups = [p for p, r in by_position.items() if p > head_before and r["type"] == "FinancialOutcomeReported"
+                  and r["data"]["body"] == "BUN" and r["data"]["year"] == 2024]
+    assert len(follow_ups) == kinds["follow-up"]
 
 
 def run(config: StoreConfig, threads: int, per_thread: int) -> None:

@@ -25,7 +25,7 @@ def authorise():
 
 
 def _make_view(command: Command):
-    @blp.arguments(command.schema)
+    @blp.arguments(command.schema())  # one schema instance per command, not one per request
     @blp.response(201, RecordingSchema)
     @blp.doc(summary=command.summary, operationId=command.name)
     def view(data: dict, tenant: str, **path):
