@@ -26,10 +26,13 @@ class _SharedPool:
             # Python class per type name, so the dumper registered last on a connection wins.
             # Re-register this schema's types whenever the connection last served another schema.
             schema = self._datastore.schema
-            if getattr(conn, "_styrkedja_schema", None) != schema:
+            types = self._datastore.psycopg_type_adapters
+            # Only a datastore with composite types (an event store) marks the connection; read models
+            # have none, and marking for them would let the next event store skip its registration.
+            if types and getattr(conn, "_styrkedja_schema", None) != schema:
                 from psycopg.types.composite import register_composite
 
-                for info in self._datastore.psycopg_type_adapters.values():
+                for info in types.values():
                     register_composite(info, conn)
                 conn._styrkedja_schema = schema
             yield conn

@@ -47,17 +47,19 @@ def timeline_row(record: dict) -> dict:
     }
 
 
-# A timeline row; an uppdrag's later entries (revision, status) take the body it concerns from its issue.
+# A timeline row; an uppdrag's later entries (revision, status) take the body it concerns from its latest issue.
 SQLITE_INSERT_TIMELINE = (
     "INSERT INTO timeline (position, type, body, concerns, subject, decided_on, recorded_at, record, "
-    "retraction_of, decided) VALUES (:position, :type, :body, COALESCE(:concerns, (SELECT t.concerns "
-    "FROM timeline t WHERE t.subject = :subject AND t.concerns IS NOT NULL ORDER BY t.position LIMIT 1)), "
+    "retraction_of, decided) VALUES (:position, :type, :body, COALESCE(:concerns, CASE WHEN :subject LIKE "
+    "'assignment:%' THEN (SELECT t.concerns FROM timeline t WHERE t.subject = :subject AND t.concerns IS NOT NULL "
+    "ORDER BY t.position DESC LIMIT 1) END), "
     ":subject, :decided_on, :recorded_at, :record, :retraction_of, :decided)"
 )
 POSTGRES_INSERT_TIMELINE = (
     "INSERT INTO {s}.timeline (position, type, body, concerns, subject, decided_on, recorded_at, record, "
-    "retraction_of, decided) VALUES (%(position)s, %(type)s, %(body)s, COALESCE(%(concerns)s, (SELECT t.concerns "
-    "FROM {s}.timeline t WHERE t.subject = %(subject)s AND t.concerns IS NOT NULL ORDER BY t.position LIMIT 1)), "
+    "retraction_of, decided) VALUES (%(position)s, %(type)s, %(body)s, COALESCE(%(concerns)s, CASE WHEN "
+    "%(subject)s LIKE 'assignment:%%' THEN (SELECT t.concerns FROM {s}.timeline t WHERE t.subject = %(subject)s "
+    "AND t.concerns IS NOT NULL ORDER BY t.position DESC LIMIT 1) END), "
     "%(subject)s, %(decided_on)s, %(recorded_at)s, %(record)s, %(retraction_of)s, %(decided)s)"
 )
 

@@ -6,6 +6,7 @@ import os
 
 from flask import Flask
 
+from domain.context import current_actor
 from domain.stores import StoreConfig
 
 
@@ -43,6 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
         use_tenants(tenants)  # jobs in this process read through the same registry
     app.extensions["styrkedja_reports"] = {
         "store": ArtifactStore(tenants.config.data_dir / "artifacts"), "queue": queue}
+    @app.before_request
+    def forget_previous_actor():
+        # Worker threads are reused across requests: nobody acts until this request says who.
+        current_actor.set(None)
+
     errors.register(app)
     init_api(app)
     init_ui(app)

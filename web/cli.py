@@ -219,7 +219,9 @@ def cmd_worker(args) -> int:
     if not url:
         print("styrkedja: set REDIS_URL; without it reports run inside `styrkedja serve`", file=sys.stderr)
         return 2
-    worker = Worker([QUEUE_NAME], connection=Redis.from_url(url), name=args.name)
+    # A job whose worker died (kill -9, lost machine) is retried after RQ's maintenance pass notices
+    # its expired heartbeat; run that pass every minute instead of every ten.
+    worker = Worker([QUEUE_NAME], connection=Redis.from_url(url), name=args.name, maintenance_interval=60)
     worker.work(burst=args.burst, with_scheduler=True)
     return 0
 

@@ -11,9 +11,14 @@ from domain.plans import ResourcePlan
 
 class BudgetCommands:
     def body_year(self, body: str, year: int) -> BodyYear:
-        """A body's year, opened on first use (the opening itself is no decision and gets no position)."""
-        existing = self.load_or_none("body_year", body, year)
-        return existing or BodyYear(self.id_for("body_year", body, year), body, year)
+        """A body's year, opened on first use (the opening itself is no decision and gets no position).
+
+        It belongs to the body as established now: a body established again after a retraction
+        starts with years of its own.
+        """
+        owner = self.body(body)
+        existing = self.load_or_none("body_year", owner.id, year)
+        return existing or BodyYear(self.id_for("body_year", owner.id, year), body, year)
 
     def draft_plan(self, code: str, first_year: int, **idem) -> dict:
         def build():

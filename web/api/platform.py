@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from domain.context import current_actor
 from web.api.base import Blueprint
 from web.api.schemas import TenantCreateSchema, TenantSchema, UserCreatedSchema, UserCreateSchema
 from web.auth import authenticate, require_platform_admin
@@ -38,6 +39,7 @@ def _tenant_json(tenant) -> dict:
 @blp.doc(summary="Create a tenant (platform admin); it starts with KF and KS")
 def create_tenant(data: dict):
     require_platform_admin()
+    current_actor.set("platform-admin")  # the founding entries name who created the tenant
     tenants = current_app.extensions["styrkedja"]
     tenant = tenants.create(data["slug"], data["name"], data["municipality_code"], data["settings"])
     return _tenant_json(tenant), 201
