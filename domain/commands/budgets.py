@@ -17,8 +17,11 @@ class BudgetCommands:
         starts with years of its own.
         """
         owner = self.body(body)
-        existing = self.load_or_none("body_year", owner.id, year)
-        return existing or BodyYear(self.id_for("body_year", owner.id, year), body, year)
+        # The first establishment keeps the key by code (as recorded from the start); a later one
+        # is told apart by its own id.
+        key = body if owner.id == self.id_for("body", body) else owner.id
+        existing = self.load_or_none("body_year", key, year)
+        return existing or BodyYear(self.id_for("body_year", key, year), body, year)
 
     def draft_plan(self, code: str, first_year: int, **idem) -> dict:
         def build():
