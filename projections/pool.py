@@ -27,9 +27,11 @@ class _SharedPool:
             # Re-register this schema's types whenever the connection last served another schema.
             schema = self._datastore.schema
             types = self._datastore.psycopg_type_adapters
-            # Only a datastore with composite types (an event store) marks the connection; read models
-            # have none, and marking for them would let the next event store skip its registration.
-            if types and getattr(conn, "_styrkedja_schema", None) != schema:
+            if not types:
+                # A datastore without its types yet (read models, or one creating its tables, which
+                # registers types on this connection itself): what is registered is unknown afterwards.
+                conn._styrkedja_schema = None
+            elif getattr(conn, "_styrkedja_schema", None) != schema:
                 from psycopg.types.composite import register_composite
 
                 for info in types.values():
