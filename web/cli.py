@@ -119,8 +119,8 @@ def cmd_users_password(args) -> int:
         print(f"No user {args.email} in {args.tenant}", file=sys.stderr)
         return 2
     password = args.password or getpass.getpass("Nytt lösenord: ")
-    if len(password) < 10:
-        print("styrkedja: a password has at least 10 characters", file=sys.stderr)
+    if len(password) < 12:
+        print("styrkedja: a password has at least 12 characters", file=sys.stderr)
         return 2
     tenants.platform.set_password(user.id, hash_password(password))
     print(f"Password set for {args.email} in {args.tenant}")

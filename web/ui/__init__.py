@@ -5,7 +5,20 @@ from __future__ import annotations
 
 def init_ui(app) -> None:
     # Importing the modules registers their routes and filters on the blueprint.
-    from web.ui import bodies, filters, pages, signin  # noqa: F401
+    from web.ui import (  # noqa: F401
+        assignments,
+        audit,
+        bodies,
+        compare,
+        filters,
+        pages,
+        record,
+        reports,
+        signin,
+        statutes,
+        timeline,
+        users,
+    )
     from web.ui.blueprint import ui
     from web.ui.security import init_security
 

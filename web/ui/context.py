@@ -88,7 +88,11 @@ def load_tenant(tenant: str, roles: tuple[str, ...] | None = None, public: bool 
 
 
 def _other_tenant_user() -> bool:
-    """Signed in, but not to this municipality: answer as if it did not exist."""
+    """Signed in, but not to this municipality: answer as if it did not exist.
+
+    A session that names this municipality (a user since deactivated, say) is sent to sign in instead.
+    """
     from flask import session
 
-    return bool(session.get("users"))
+    users = session.get("users") or {}
+    return bool(users) and request.view_args.get("tenant") not in users

@@ -22,6 +22,7 @@ NAV_ITEMS = [
     ("ui.audit", "Revision", ("auditor", "admin")),
     ("ui.statute_book", "Författningssamling", None),
     ("ui.record", "Registrera beslut", ("registrar", "admin", "reporter")),
+    ("ui.users", "Användare", ("admin",)),
 ]
 
 

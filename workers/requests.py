@@ -1,0 +1,142 @@
+"""Requesting and following a report: one rule for the API and the browser alike.
+
+Who may request which kind, which ledger position a request builds on, which as_of it takes by
+default, and how the manifest and the job are written (both or neither) live here, so that
+web/api/reports.py and web/ui/reports.py cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from workers.artifacts import ArtifactStore, report_id
+
+AUDIT_REPORT_ROLES = ("auditor", "admin")
+PERIOD_ENDS = {"T1": (4, 30), "T2": (8, 31)}
+
+
+class ReportRequestRefused(Exception):
+    """A request that is not queued; nothing was written."""
+
+    code = "refused"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ReportForbidden(ReportRequestRefused):
+    code = "forbidden"
+
+
+class UnknownBody(ReportRequestRefused):
+    code = "unknown_reference"
+
+
+class ReportNotReady(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(f"The report is {status}.")
+        self.status = status
+
+
+def may_request(kind: str, role: str | None) -> bool:
+    """The ansvarsprövningsunderlag is for auditors and administrators; every other kind for every member."""
+    return kind != "discharge_basis" or role in AUDIT_REPORT_ROLES
+
+
+def default_as_of(kind: str, year: int | None, period: str | None) -> dt.date:
+    """Reports on a period look at its end; the discharge basis and the export at today."""
+    today = dt.date.today()
+    if kind == "interim" and year:
+        month, day = PERIOD_ENDS[period or "T1"]
+        return min(today, dt.date(year, month, day))
+    if kind == "annual" and year:
+        return min(today, dt.date(year, 12, 31))
+    return today
+
+
+def request_report(tenant: str, app, views, params: dict, principal_id: str, *, role: str | None,
+                   store: ArtifactStore, queue) -> str:
+    """Queue a report (or find the same one already requested) and answer its id.
+
+    `params` holds kind, format, year, body, period, as_of (date or None) and known_at (aware datetime
+    or None), already checked for shape. The report builds on the ledger head, or on the last position
+    recorded by known_at. Raises ReportForbidden or UnknownBody before anything is written; when the
+    queue cannot take the job (Redis down) its error propagates and no manifest is left behind.
+    """
+    kind = params["kind"]
+    if not may_request(kind, role):
+        raise ReportForbidden("The ansvarsprövningsunderlag is for auditors and administrators.")
+    body = params.get("body")
+    if body is not None and not app.exists("body", body):
+        raise UnknownBody(f"There is no body {body}.", "body")
+    known_at = params.get("known_at")
+    if known_at is not None:
+        views.catch_up()
+        position = views.position_at(known_at)
+    else:
+        position = app.ledger_head()[0]
+    year, period = params.get("year"), params.get("period")
+    as_of = params.get("as_of") or default_as_of(kind, year, period)
+    job = {"kind": kind, "fmt": params["format"], "year": year, "body": body,
+           "period": period if kind == "interim" else None, "as_of": as_of.isoformat(),
+           "known_at": known_at.isoformat() if known_at else None, "position": position}
+    rid = report_id(tenant, job)
+    existing = store.manifest(tenant, rid)
+    if existing is None or existing.get("status") == "failed":
+        store.save_manifest(tenant, rid, {
+            "id": rid, "status": "queued", "progress": 0, "kind": kind, "format": params["format"],
+            "year": year, "body": body, "period": job["period"], "as_of": job["as_of"],
+            "known_at": job["known_at"], "based_on": {"position": position}, "requested_by": principal_id,
+            "requested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+        try:
+            queue.enqueue(tenant, rid, **job)
+        except Exception:
+            store.remove_manifest(tenant, rid)  # nothing half-written: no job, no manifest
+            raise
+    return rid
+
+
+def report_status(store: ArtifactStore, queue, tenant: str, rid: str) -> dict | None:
+    """The manifest, marked failed when the queue knows its job died without saying so; None if unknown."""
+    manifest = store.manifest(tenant, rid)
+    if manifest is None:
+        return None
+    if manifest["status"] in ("queued", "started"):
+        status, error = queue.job_status(tenant, rid)
+        if status == "failed":
+            manifest = {**manifest, "status": "failed", "error": error or "the job failed"}
+    return manifest
+
+
+def report_file(store: ArtifactStore, tenant: str, rid: str) -> tuple[Path, str, dict] | None:
+    """The finished artifact's path and download name; None if unknown, ReportNotReady if not finished."""
+    manifest = store.manifest(tenant, rid)
+    if manifest is None:
+        return None
+    if manifest["status"] != "finished":
+        raise ReportNotReady(manifest["status"])
+    path = store.file_path(tenant, rid, manifest["format"])
+    name = f"{tenant}-{manifest['kind']}-{manifest['based_on']['position']}.{path.suffix.lstrip('.')}"
+    return path, name, manifest
+
+
+def recent_reports(store: ArtifactStore, tenant: str, limit: int = 25) -> list[dict]:
+    """This tenant's reports, newest request first (by requested_at, else by the manifest's last change)."""
+    folder = store.root / tenant
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.glob("*.json"):
+        manifest = store.manifest(tenant, path.stem)
+        if not manifest or "kind" not in manifest:
+            continue
+        try:
+            changed = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
+        except FileNotFoundError:
+            continue
+        found.append({**manifest, "id": path.stem, "requested_at": manifest.get("requested_at") or changed})
+    found.sort(key=lambda m: (m["requested_at"], m["id"]), reverse=True)
+    return found[:limit]
