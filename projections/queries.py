@@ -100,25 +100,37 @@ class TenantViews:
     def position_at(self, known_at: dt.datetime | None) -> int:
         if known_at is None:
             return self.head()
-        rows = self.views.select("SELECT MAX(position) AS p FROM §.timeline WHERE recorded_at <= %s",
-                                 (utc_text(known_at),))
-        return rows[0]["p"] or 0
+        # One index seek: record time never runs backwards along the ledger (Governance._chain).
+        rows = self.views.select("SELECT position AS p FROM §.timeline WHERE recorded_at <= %s "
+                                 "ORDER BY recorded_at DESC, position DESC LIMIT 1", (utc_text(known_at),))
+        return rows[0]["p"] if rows else 0
 
     # --- state ---------------------------------------------------------------------------
 
-    def facts_in_force(self, as_of: dt.date, upto: int, kinds: tuple[str, ...] | None = None
-                       ) -> dict[str, list[Fact]]:
-        """Facts in force on `as_of` as recorded up to `upto`: those /state shows, or the given kinds."""
+    def facts_in_force(self, as_of: dt.date, upto: int, kinds: tuple[str, ...] | None = None,
+                       prefixes: tuple[str, ...] | None = None) -> dict[str, list[Fact]]:
+        """Facts in force on `as_of` as recorded up to `upto`: those /state shows, or the given kinds.
+
+        With `prefixes`, only keys that start with one of them ("financial|BUN|"): one body's follow-up
+        instead of the whole municipality's, which grows with every month reported.
+        """
         day = as_of.isoformat()
         if kinds is None:
             which, kind_params = "k.in_state", ()
         else:
             which, kind_params = "k.kind IN (" + ", ".join(["%s"] * len(kinds)) + ")", tuple(kinds)
+        if prefixes is not None:
+            if not prefixes:
+                return defaultdict(list)
+            # substr, not LIKE or a key range: exact in both dialects whatever the collation.
+            which += " AND (" + " OR ".join(["substr(k.key, 1, length(%s)) = %s"] * len(prefixes)) + ")"
+            kind_params += tuple(part for prefix in prefixes for part in (prefix, prefix))
         latest = self.views.select(self.views.LATEST_SQL.replace("k.in_state", which),
                                    (day, upto, upto, *kind_params, upto))
         others = self.views.select(
-            "SELECT f.* FROM §.facts f JOIN §.fact_keys k ON k.key = f.key "
-            f"WHERE k.mode <> 'set' AND {which} AND f.valid_from <= %s AND f.position <= %s "
+            # Drive from the (few) keys, not from all facts: SQLite keeps the CROSS JOIN order.
+            "SELECT f.* FROM §.fact_keys k CROSS JOIN §.facts f "
+            f"WHERE f.key = k.key AND k.mode <> 'set' AND {which} AND f.valid_from <= %s AND f.position <= %s "
             "AND (f.retracted_by IS NULL OR f.retracted_by > %s)", (*kind_params, day, upto, upto))
         live: dict[str, list[Fact]] = defaultdict(list)
         for row in latest:

@@ -62,9 +62,9 @@ class ProjectionRunner:
                         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     listening = channels
                     last_sweep = time.monotonic()
-                woken = set()
-                for notify in conn.notifies(timeout=0.5, stop_after=100):
-                    woken.add(notify.channel)
+                # Return on the first notification (catch up at once), then take what else has queued.
+                woken = {notify.channel for notify in conn.notifies(timeout=0.5, stop_after=1)}
+                woken |= {notify.channel for notify in conn.notifies(timeout=0.0)} if woken else set()
                 for channel in woken:
                     slug = listening.get(channel)
                     if slug:
