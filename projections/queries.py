@@ -119,12 +119,19 @@ class TenantViews:
             which, kind_params = "k.in_state", ()
         else:
             which, kind_params = "k.kind IN (" + ", ".join(["%s"] * len(kinds)) + ")", tuple(kinds)
+        if prefixes is not None and "" in prefixes:
+            prefixes = None  # the empty prefix: every key
         if prefixes is not None:
             if not prefixes:
                 return defaultdict(list)
-            # substr, not LIKE or a key range: exact in both dialects whatever the collation.
-            which += " AND (" + " OR ".join(["substr(k.key, 1, length(%s)) = %s"] * len(prefixes)) + ")"
-            kind_params += tuple(part for prefix in prefixes for part in (prefix, prefix))
+            # A key starts with the prefix exactly when, in code-point order, it lies in [prefix, the prefix with
+            # its last character incremented). SQLite compares text in that order (BINARY) and seeks the ranges on
+            # the key index; PostgreSQL is told to (COLLATE "C": bytewise, whatever the database's collation),
+            # which scans the keys but is exact and much cheaper than substr().
+            key = 'k.key COLLATE "C"' if self.app.config.is_postgres else "k.key"
+            which += " AND (" + " OR ".join([f"({key} >= %s AND {key} < %s)"] * len(prefixes)) + ")"
+            kind_params += tuple(part for prefix in prefixes
+                                 for part in (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)))
         latest = self.views.select(self.views.LATEST_SQL.replace("k.in_state", which),
                                    (day, upto, upto, *kind_params, upto))
         others = self.views.select(
@@ -142,9 +149,11 @@ class TenantViews:
                 group.sort(key=lambda f: (f.valid_from, f.position))
         return live
 
-    def state(self, as_of: dt.date, known_at: dt.datetime | None = None) -> dict:
+    def state(self, as_of: dt.date, known_at: dt.datetime | None = None,
+              prefixes: tuple[str, ...] | None = None) -> dict:
+        """The plan state (GET /state); with `prefixes`, a partial one built from those keys' facts only."""
         upto = self.position_at(known_at)
-        state = assemble(self.facts_in_force(as_of, upto))
+        state = assemble(self.facts_in_force(as_of, upto, prefixes=prefixes))
         return {"tenant": self.app.tenant, "as_of": as_of.isoformat(),
                 "known_at": utc_text(known_at) if known_at else None, "position": upto, **state}
 

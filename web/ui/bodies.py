@@ -163,7 +163,7 @@ def body(tenant: str, code: str):
     if redirect_to:
         return redirect_to
     moment = g.moment
-    state = views.state(moment.as_of, moment.known_at)
+    state = views.state(moment.as_of, moment.known_at, prefixes=body_state_prefixes(code))
     found = [b for b in state["bodies"] if b["code"] == code]
     if not found:
         abort(404)
@@ -171,7 +171,8 @@ def body(tenant: str, code: str):
     names = {b["code"]: b["name"] for b in state["bodies"]}
     areas = {a["code"]: a["name"] for a in body["areas"]}
     indicators = {i["code"]: i for i in state["indicators"]}
-    facts = views.facts_in_force(moment.as_of, moment.position, kinds=FOLLOW_UP_KINDS)
+    facts = views.facts_in_force(moment.as_of, moment.position, kinds=FOLLOW_UP_KINDS,
+                                 prefixes=follow_up_prefixes(body))
     year, year_error = requested_year(moment.as_of.year)
     years = sorted({*_years(body, facts, moment.as_of.year), year})
 
@@ -213,6 +214,27 @@ def body(tenant: str, code: str):
         frame_years=frame_years, frame_svg=frame_svg, target_svg=target_svg, forecast_svg=forecast_svg,
         parent=names.get(body.get("parent")), children=[b for b in state["bodies"] if b.get("parent") == code],
         attainment=ATTAINMENT, result_kinds=RESULT_KINDS, recommendation=RECOMMENDATION)
+
+
+def body_state_prefixes(code: str) -> tuple[str, ...]:
+    """The state keys one body's page shows (projections/facts.py), not the whole municipality's plan: every
+    body (names, parent, children), the indicators, every uppdrag with its withdrawal and status, every result
+    with its målvärden (a result names its body in its value), and this body's areas, frames, budgets, audit
+    reports and discharge."""
+    return ("body|", "indicator|", "assignment|", "withdrawal|", "status|", "result|", "target|result|",
+            *(f"{kind}|{code}|" for kind in ("area", "frame", "adjustment", "allocation", "budget_adoption",
+                                             "reallocation", "audit_report", "discharge")))
+
+
+def follow_up_prefixes(body: dict) -> tuple[str, ...]:
+    """The fact keys of the follow-up one body's page reads (projections/facts.py): its own financial reports,
+    measures and audit reports, the outcomes of the indicators of its results, and its results' assessments.
+    The rest of the municipality's follow-up is not read at all."""
+    code = body["code"]
+    indicators = sorted({t["indicator"] for result in body["results"] for t in result["targets"]})
+    return (f"financial|{code}|", f"measure|{code}|", f"audit_report|{code}|",
+            *(f"outcome|{indicator}|" for indicator in indicators),
+            *(f"assessment|result:{result['code']}|" for result in body["results"]))
 
 
 def _budget_lines(budget: dict, areas: dict) -> list[dict]:

@@ -87,9 +87,12 @@ def field_label(name: str) -> str:
 def body_names(views) -> dict[str, str]:
     """Every body ever established in the municipality, code to name (for labels, also of retracted ones)."""
     names: dict[str, str] = {}
-    for row in views.views.select("SELECT value FROM §.facts WHERE kind = %s ORDER BY position", ("body",)):
-        value = _json(row["value"])
-        names[value["code"]] = value.get("name") or value["code"]
+    # Only BodyEstablished states body facts (projections/facts.py): read its entries by the timeline's type
+    # index, not every fact of the municipality (facts has no index on kind).
+    for row in views.views.select("SELECT record FROM §.timeline WHERE type = %s ORDER BY position",
+                                  ("BodyEstablished",)):
+        data = _json(row["record"]).get("data") or {}
+        names[data["code"]] = data.get("name") or data["code"]
     return names
 
 
