@@ -65,17 +65,34 @@ def clean_pg(pg_url: str) -> str:
     return pg_url
 
 
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        import redis
+REDIS_CLAIMABLE_DBS = range(15, 0, -1)  # never 0, anyone's default
+REDIS_CLAIM_KEY = "styrkedja-test:claimed-by"
 
-        client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
-        client.ping()
-        client.flushdb()
+
+@pytest.fixture
+def redis_url():
+    """An empty Redis database of the shared server, claimed for this test alone and flushed afterwards.
+
+    Concurrent test runs on one machine (and their RQ workers, which would take each other's jobs from the
+    `reports` queue) must not share a database. The claim is a key set with NX in an empty database.
+    """
+    import redis
+
+    base = REDIS_TEST_URL.rsplit("/", 1)[0]
+    try:
+        redis.Redis.from_url(f"{base}/0", socket_connect_timeout=2).ping()
     except Exception as error:
         _unavailable("Redis", error)
-    return REDIS_TEST_URL
+    for db in REDIS_CLAIMABLE_DBS:
+        client = redis.Redis.from_url(f"{base}/{db}")
+        if client.set(REDIS_CLAIM_KEY, os.getpid(), nx=True, ex=900):
+            if client.dbsize() == 1:
+                break
+            client.delete(REDIS_CLAIM_KEY)
+    else:
+        _unavailable("An empty Redis database", RuntimeError("all of 1..15 are in use"))
+    yield f"{base}/{db}"
+    client.flushdb()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

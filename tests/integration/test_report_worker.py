@@ -31,9 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STYRKEDJA = Path(sys.executable).with_name("styrkedja")
 PREFIX = "/api/v1"
 SLUG = "vanersborg"
-REDIS_TEST_URL = os.environ.get("STYRKEDJA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-CLAIMABLE_DBS = range(14, 0, -1)  # never 0 (anyone's default) nor 15 (tests/conftest.py)
-CLAIM_KEY = "styrkedja-test:claimed-by"
 
 REQUESTS: dict[str, dict] = {
     "discharge_basis-pdf": {"kind": "discharge_basis", "body": "BUN", "year": 2023, "format": "pdf"},
@@ -199,35 +196,6 @@ def embedded(demo_data, tmp_path_factory) -> dict[str, tuple[str, bytes]]:
     finally:
         close(flask_app)
     return out
-
-
-@pytest.fixture
-def redis_url():
-    """An empty Redis database of the shared server claimed for this test alone, flushed afterwards.
-
-    Not db 15 of tests/conftest.py: a concurrent test run flushing db 15, or its workers taking jobs from the
-    same `reports` queue, would break these tests. The claim is a key set with NX in an empty database.
-    """
-    from redis import Redis
-
-    base = REDIS_TEST_URL.rsplit("/", 1)[0]
-    try:
-        Redis.from_url(f"{base}/0", socket_connect_timeout=2).ping()
-    except Exception as error:
-        message = f"Redis is not reachable ({error})"
-        if os.environ.get("STYRKEDJA_REQUIRE_SERVICES") == "1":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    for db in CLAIMABLE_DBS:
-        client = Redis.from_url(f"{base}/{db}")
-        if client.set(CLAIM_KEY, os.getpid(), nx=True, ex=900):
-            if client.dbsize() == 1:
-                break
-            client.delete(CLAIM_KEY)
-    else:
-        pytest.skip("no empty Redis database to claim")
-    yield f"{base}/{db}"
-    client.flushdb()
 
 
 @pytest.fixture
