@@ -19,6 +19,13 @@ class Assignment(Assessable):
     id: UUID  # derived from the tenant and the code (Governance.id_for)
     subject_fields = {"assignment": "code"}
 
+    @classmethod
+    def issue(cls, id: UUID, code: str, to_body: str, goal: str | None, title: str, description: str, due: dt.date,
+              decision: Decision) -> Assignment:
+        if due < decision.date:
+            raise InvalidCommandError("An uppdrag cannot be due before it is issued.", "due")
+        return cls(id, code, to_body, goal, title, description, due, decision)
+
     @event("AssignmentIssued")
     def __init__(
         self,
@@ -30,8 +37,6 @@ class Assignment(Assessable):
         due: dt.date,
         decision: Decision,
     ) -> None:
-        if due < decision.date:
-            raise InvalidCommandError("An uppdrag cannot be due before it is issued.", "due")
         self.code = code
         self.to_body = to_body
         self.established_on = decision.date
@@ -56,12 +61,15 @@ class Assignment(Assessable):
         if self.withdrawn:
             raise WithdrawnError(f"Uppdrag {self.code} is withdrawn.")
 
-    @event("AssignmentRevised")
     def revise(self, title: str | None, description: str | None, due: dt.date | None, decision: Decision) -> None:
         if title is None and description is None and due is None:
             raise InvalidCommandError("A revision must change the title, the description or the due date.", "title")
         if due is not None and due < decision.date:
             raise InvalidCommandError("An uppdrag cannot be due before the decision that revises it.", "due")
+        self._revise(title, description, due, decision)
+
+    @event("AssignmentRevised")
+    def _revise(self, title: str | None, description: str | None, due: dt.date | None, decision: Decision) -> None:
         self.title = title or self.title
         self.due = due or self.due
 

@@ -101,12 +101,14 @@ class BodyYear(GovernedAggregate):
         if sum(e["amount_sek"] for e in earmarks) > amount_sek:
             raise EarmarkViolationError("The earmarks add up to more than the frame.", "earmarks")
 
-    @event("FrameSet")
     def set_frame(self, plan: str, amount_sek: int, earmarks: list[dict], decision: Decision) -> None:
         self.check_frame(amount_sek, earmarks)
+        self._set_frame(plan, amount_sek, earmarks, decision)
+
+    @event("FrameSet")
+    def _set_frame(self, plan: str, amount_sek: int, earmarks: list[dict], decision: Decision) -> None:
         self._add("frame", {"plan": plan, "amount_sek": amount_sek, "earmarks": earmarks})
 
-    @event("FrameAdjusted")
     def adjust_frame(self, delta_sek: int, reason: str, decision: Decision) -> None:
         if self.frame_sek is None:
             raise InvalidCommandError(f"{self.body} has no frame for {self.year} to adjust.", "year")
@@ -114,11 +116,14 @@ class BodyYear(GovernedAggregate):
             raise InvalidCommandError("An adjustment must change the frame.", "delta_sek")
         if self.frame_sek + delta_sek < sum(self.frame_earmarks.values()):
             raise EarmarkViolationError("The adjusted frame would be smaller than its earmarks.", "delta_sek")
+        self._adjust_frame(delta_sek, reason, decision)
+
+    @event("FrameAdjusted")
+    def _adjust_frame(self, delta_sek: int, reason: str, decision: Decision) -> None:
         self._add("adjustment", {"delta_sek": delta_sek})
 
     # --- detailed budget (the nämnd) -------------------------------------------------------
 
-    @event("AllocationSet")
     def set_allocation(self, area: str, amount_sek: int, earmarks: list[dict], decision: Decision) -> None:
         if self.adopted:
             raise BudgetAdoptedError(
@@ -133,6 +138,10 @@ class BodyYear(GovernedAggregate):
             )
         if sum(e["amount_sek"] for e in earmarks) > amount_sek:
             raise EarmarkViolationError("The earmarked parts exceed the line's amount.", "earmarks")
+        self._set_allocation(area, amount_sek, earmarks, decision)
+
+    @event("AllocationSet")
+    def _set_allocation(self, area: str, amount_sek: int, earmarks: list[dict], decision: Decision) -> None:
         self._add("allocation", {"area": area, "amount_sek": amount_sek, "earmarks": earmarks})
 
     def check_adoptable(self) -> None:
@@ -238,17 +247,16 @@ class BodyYear(GovernedAggregate):
             raise InvalidCommandError("recommendation is grant or refuse.", "recommendation")
         if submitted_on > dt.date.today():
             raise InvalidCommandError("An audit report cannot be submitted in the future.", "submitted_on")
-        self._submit_audit_report(recommendation, remarks, submitted_on)
-
-    @event("AuditReportSubmitted")
-    def _submit_audit_report(self, recommendation: str, remarks: str, submitted_on: dt.date) -> None:
         if submitted_on <= dt.date(self.year, 12, 31):
             raise InvalidCommandError(
                 f"The audit report for {self.year} can be submitted only after the year has ended.", "submitted_on"
             )
+        self._submit_audit_report(recommendation, remarks, submitted_on)
+
+    @event("AuditReportSubmitted")
+    def _submit_audit_report(self, recommendation: str, remarks: str, submitted_on: dt.date) -> None:
         self._add("audit_report", {"recommendation": recommendation, "submitted_on": submitted_on})
 
-    @event("DischargeDecided")
     def decide_discharge(self, granted: bool, remark: str | None, decision: Decision) -> None:
         if not self.has_audit_report:
             raise InvalidCommandError(
@@ -260,4 +268,8 @@ class BodyYear(GovernedAggregate):
             raise InvalidCommandError(
                 f"KF decides on ansvarsfrihet after the auditors' report of {submitted.isoformat()}.", "decision.date"
             )
+        self._decide_discharge(granted, remark, decision)
+
+    @event("DischargeDecided")
+    def _decide_discharge(self, granted: bool, remark: str | None, decision: Decision) -> None:
         self._add("discharge", {"granted": granted})

@@ -18,6 +18,14 @@ class GoverningDocument(GovernedAggregate):
     id: UUID  # derived from the tenant and the code (Governance.id_for)
     subject_fields = {"document": "code"}
 
+    @classmethod
+    def adopt(cls, id: UUID, **fields) -> GoverningDocument:
+        if fields["type"] not in DOCUMENT_TYPES:
+            raise InvalidCommandError(f"type is one of {', '.join(DOCUMENT_TYPES)}.", "type")
+        if not set(fields["published"]) <= set(PUBLICATION_CHANNELS):
+            raise InvalidCommandError("published lists website and/or intranet.", "published")
+        return cls(id, **fields)
+
     @event("GoverningDocumentAdopted")
     def __init__(
         self,
@@ -34,10 +42,6 @@ class GoverningDocument(GovernedAggregate):
         related: list[str],
         decision: Decision,
     ) -> None:
-        if type not in DOCUMENT_TYPES:
-            raise InvalidCommandError(f"type is one of {', '.join(DOCUMENT_TYPES)}.", "type")
-        if not set(published) <= set(PUBLICATION_CHANNELS):
-            raise InvalidCommandError("published lists website and/or intranet.", "published")
         self.code = code
         self.type = type
         self.established_on = decision.date

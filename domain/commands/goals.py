@@ -76,7 +76,7 @@ class GoalCommands:
             self.body(to_body, field="to_body")
             self.reference(StrategicGoal, "goal", goal, "goal")
             self.check_competence(Matter.ISSUE_ASSIGNMENT, decision, concerned=to_body)
-            return [Assignment(self.fresh_id("assignment", code), code, to_body, goal, title, description, due,
+            return [Assignment.issue(self.fresh_id("assignment", code), code, to_body, goal, title, description, due,
                                decision)]
         return self.execute(build, **idem)
 

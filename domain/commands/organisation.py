@@ -55,7 +55,7 @@ class OrganisationCommands:
         def build():
             self.check_new("document", code)
             self.check_competence(Matter.GOVERNING_DOCUMENT, decision)
-            return [GoverningDocument(
+            return [GoverningDocument.adopt(
                 self.fresh_id("document", code), code=code, type=fields["type"], name=fields["name"],
                 owner=fields["owner"],
                 responsible=fields["responsible"], validity=fields["validity"], follow_up=fields["follow_up"],
@@ -91,14 +91,14 @@ class OrganisationCommands:
     def open_term(self, code: str, first_year: int, last_year: int, **idem) -> dict:
         def build():
             self.check_new("term", code)
-            return [Term(self.fresh_id("term", code), code, first_year, last_year)]
+            return [Term.open(self.fresh_id("term", code), code, first_year, last_year)]
         return self.execute(build, **idem)
 
     def define_indicator(self, code: str, name: str, unit: str, direction: str, kolada_kpi: str | None = None,
                          **idem) -> dict:
         def build():
             self.check_new("indicator", code)
-            return [Indicator(self.fresh_id("indicator", code), code, name, unit, direction, kolada_kpi)]
+            return [Indicator.define(self.fresh_id("indicator", code), code, name, unit, direction, kolada_kpi)]
         return self.execute(build, **idem)
 
     # --- shared guards -------------------------------------------------------------------
