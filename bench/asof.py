@@ -4,7 +4,7 @@ Issue "Projections and time travel". For each size a synthetic tenant is written
 as ledger entries (the read models consume nothing else): the same records, canonical JSON and hash chain that
 the real commands produce (domain/application.py Governance._chain), in saves of 2000. Then, per store:
 
-1. the raw read rate of the notification log (the floor: select in batches of 500, decode, parse the record),
+1. the raw read rate of the notification log (the floor: select in catch-up's batches, decode, parse the record),
    against TenantViews.catch_up() from empty, in the same run;
 2. TenantViews.state(as_of, known_at) at 200 random points of both times (and GET /state via the Flask test
    client for one size), median and p95, with a breakdown into position_at, facts_in_force and assemble;
@@ -45,6 +45,7 @@ from domain.application import Governance
 from domain.decisions import Decision
 from domain.ledger import GENESIS_HASH, LedgerEntry, canonical_json, chain_hash, event_id, to_plain
 from domain.stores import StoreConfig, schema_name
+from projections.catchup import FAR_BEHIND_BATCH
 from projections.queries import LEDGER_TOPIC, TenantViews, utc_text
 from projections.state import assemble
 from projections.tenants import Tenants, create_schema
@@ -53,7 +54,7 @@ PG_ADMIN_URL = os.environ.get("STYRKEDJA_BENCH_PG_ADMIN_URL", "postgresql://post
 PG_BENCH_DB = os.environ.get("STYRKEDJA_BENCH_PG_DB", "styrkedja_bench")
 SLUG_PREFIX = "asof"
 SAVE_BATCH = 2000
-READ_BATCH = 500  # the batch TenantViews.catch_up reads (projections/queries.py BATCH)
+READ_BATCH = FAR_BEHIND_BATCH  # the batch catch-up reads when far behind (projections/catchup.py)
 
 # Record time runs from the first entry to the last; decision time over the same years (decisions are
 # recorded after they are made, never before).
@@ -665,8 +666,9 @@ def summary_ms(samples: list[float]) -> dict:
 
 
 def read_rate(app: Governance, decode: bool) -> dict:
-    """The notification log read in batches of 500, as catch-up reads it; with decode, to the ledger record."""
-    started = time.perf_counter()
+    """The notification log read in batches, as catch-up reads it; with decode, to the ledger record (through
+    the application's mapper, as everything but catch-up reads it)."""
+    started, cpu = time.perf_counter(), time.process_time()
     start, rows, records = 1, 0, 0
     mapper, recorder = app.mapper, app.recorder
     while True:
@@ -681,7 +683,30 @@ def read_rate(app: Governance, decode: bool) -> dict:
                     records += 1
         start = notifications[-1].id + 1
     elapsed = time.perf_counter() - started
-    return {"events": rows, "seconds": round(elapsed, 3), "rate": round(rows / elapsed)}
+    return {"events": rows, "seconds": round(elapsed, 3), "rate": round(rows / elapsed),
+            "cpu_seconds": round(time.process_time() - cpu, 3)}
+
+
+def pg_backend_cpu(url: str | None) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends serving the bench database (a local server's /proc).
+
+    Wall-clock rates on a shared machine follow its load; CPU time says what the work itself costs.
+    """
+    if not url:
+        return None
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                               "AND pid <> pg_backend_pid()")]
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # not a local server, or not ours to read
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def as_of_points(count: int, seed: int) -> list[tuple[dt.date, dt.datetime]]:
@@ -840,8 +865,9 @@ def measure_lag(tenants: Tenants, slug: str, commands: int, runner_class=None) -
 # --- stores ----------------------------------------------------------------------------------------------------
 
 
-def prepare_postgres(database: str) -> str:
-    """The bench database (created if missing) without this bench's schemas from an earlier run."""
+def prepare_postgres(database: str, reuse: bool = False) -> str:
+    """The bench database (created if missing) without this bench's schemas from an earlier run (with `reuse`,
+    its tenants stay: only their read models are dropped, in run_store)."""
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
@@ -854,8 +880,8 @@ def prepare_postgres(database: str) -> str:
         if others:
             print(f"warning: {others} other connection(s) to {database}; a concurrent bench that resets the "
                   "platform schema would disturb this one (use --pg-db)", file=sys.stderr)
-        schemas = conn.execute(r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_asof\_%' "
-                               "OR nspname = 'platform'").fetchall()
+        schemas = [] if reuse else conn.execute(r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\_asof\_%' "
+                                                "OR nspname = 'platform'").fetchall()
         for (schema,) in schemas:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     return url
@@ -915,6 +941,67 @@ class Options:
     seed: int
     check_max: int
     lag_variant: bool
+    reuse: bool = False
+
+
+def run_size(store: str, n: int, opts: Options, url: str | None, config: StoreConfig, tenants: Tenants, slug: str,
+             app: Governance, built: Built, points: list[tuple[dt.date, dt.datetime]],
+             log: Callable[[str], None]) -> dict:
+    """Catch-up against the floor, the as-of queries, the replay check and GET /state on the tenant of size n
+    (a reused one may hold a few more entries: the lag commands of its earlier run)."""
+    views = tenant_views(tenants, slug)
+    raw = read_rate(app, decode=False)
+    floor_before = read_rate(app, decode=True)
+    log(f"[{store} {n:>9,}] floor {floor_before['rate']:,}/s; catching up")
+    server_before, cpu_before = pg_backend_cpu(url), time.process_time()
+    started = time.perf_counter()
+    applied = views.catch_up()
+    catch_seconds = time.perf_counter() - started
+    catch_cpu, server_after = time.process_time() - cpu_before, pg_backend_cpu(url)
+    floor_after = read_rate(app, decode=True)
+    floor = max(floor_before, floor_after, key=lambda r: r["rate"])
+    catch = {"events": applied, "seconds": round(catch_seconds, 3), "rate": round(applied / catch_seconds),
+             "cpu_seconds": round(catch_cpu, 3),
+             "server_cpu_seconds": round(server_after - server_before, 3)
+             if server_before is not None and server_after is not None else None}
+    sizes_on_disk = pg_sizes(url, slug) if url else sqlite_sizes(config.data_dir, slug)
+    log(f"[{store} {n:>9,}] catch-up {catch['rate']:,}/s ({catch['rate'] / floor['rate']:.0%} of the "
+        f"floor); {opts.points} as-of queries")
+    result = {"generate": {"seconds": round(built.seconds, 1), "types": built.counts,
+                           # None: written by an earlier run (--reuse)
+                           "rate": round(built.events / built.seconds) if built.seconds else None},
+              "read_raw": raw, "read_floor": floor, "read_floor_runs": [floor_before["rate"],
+                                                                         floor_after["rate"]],
+              "catch_up": catch, "catch_up_share": round(catch["rate"] / floor["rate"], 3),
+              "catch_up_share_of_raw": round(catch["rate"] / raw["rate"], 3),
+              "bytes": sizes_on_disk, "as_of": measure_as_of(views, points)}
+    if n <= opts.check_max:
+        log(f"[{store} {n:>9,}] checking the chain and 20 states against an offline replay")
+        result["check"] = check_against_replay(app, views, points[:20])
+    if store == "postgres" and n == opts.http_size:
+        log(f"[{store} {n:>9,}] GET /state through the Flask test client")
+        result["http"] = measure_http(tenants, slug, points, url, config.data_dir)
+    log(f"[{store} {n:>9,}] as-of median {result['as_of']['state']['median']} ms, "
+        f"p95 {result['as_of']['state']['p95']} ms")
+    return result
+
+
+def reused_tenant(tenants: Tenants, slug: str, url: str | None) -> tuple[Governance, Built]:
+    """A tenant written by an earlier run (--reuse), with its read models dropped so catch-up starts from empty
+    (and their tables made again in the current layout)."""
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP TABLE IF EXISTS "{schema_name(slug)}".facts, "{schema_name(slug)}".fact_keys, '
+                         f'"{schema_name(slug)}".timeline, "{schema_name(slug)}".views_schema')
+    else:
+        for path in tenants.config.data_dir.glob(f"{slug}.views.sqlite*"):
+            path.unlink()
+    app = tenants.get(slug)
+    tenant_views(tenants, slug).views.clear()
+    head, head_hash, _ = app.ledger_head()
+    return app, Built(head, {}, 0.0, head_hash)
 
 
 def run_store(store: str, opts: Options, url: str | None, data_dir: Path, log: Callable[[str], None]) -> dict:
@@ -926,6 +1013,11 @@ def run_store(store: str, opts: Options, url: str | None, data_dir: Path, log: C
     try:
         for n in sizes:
             slug = f"{SLUG_PREFIX}-{'pg' if store == 'postgres' else 'lite'}-{n}"
+            if opts.reuse and tenants.platform.find_tenant(slug) is not None:
+                app, built = reused_tenant(tenants, slug, url)
+                log(f"[{store} {n:>9,}] reusing its {built.events:,} entries; read models dropped")
+                out["sizes"][n] = run_size(store, n, opts, url, config, tenants, slug, app, built, points, log)
+                continue
             app = new_tenant(tenants, slug)
             log(f"[{store} {n:>9,}] generating")
             last = [time.perf_counter()]
@@ -937,34 +1029,7 @@ def run_store(store: str, opts: Options, url: str | None, data_dir: Path, log: C
 
             built = generate(app, n, opts.seed + n, progress)
             log(f"[{store} {n:>9,}] {built.events:,} entries in {built.seconds:.1f} s; reading the log")
-            views = tenant_views(tenants, slug)
-            raw = read_rate(app, decode=False)
-            floor_before = read_rate(app, decode=True)
-            log(f"[{store} {n:>9,}] floor {floor_before['rate']:,}/s; catching up")
-            started = time.perf_counter()
-            applied = views.catch_up()
-            catch_seconds = time.perf_counter() - started
-            floor_after = read_rate(app, decode=True)
-            floor = max(floor_before, floor_after, key=lambda r: r["rate"])
-            catch = {"events": applied, "seconds": round(catch_seconds, 3), "rate": round(applied / catch_seconds)}
-            sizes_on_disk = pg_sizes(url, slug) if url else sqlite_sizes(config.data_dir, slug)
-            log(f"[{store} {n:>9,}] catch-up {catch['rate']:,}/s ({catch['rate'] / floor['rate']:.0%} of the "
-                f"floor); {opts.points} as-of queries")
-            result = {"generate": {"seconds": round(built.seconds, 1), "rate": round(built.events / built.seconds),
-                                   "types": built.counts},
-                      "read_raw": raw, "read_floor": floor, "read_floor_runs": [floor_before["rate"],
-                                                                                 floor_after["rate"]],
-                      "catch_up": catch, "catch_up_share": round(catch["rate"] / floor["rate"], 3),
-                      "bytes": sizes_on_disk, "as_of": measure_as_of(views, points)}
-            if n <= opts.check_max:
-                log(f"[{store} {n:>9,}] checking the chain and 20 states against an offline replay")
-                result["check"] = check_against_replay(app, views, points[:20])
-            if store == "postgres" and n == opts.http_size:
-                log(f"[{store} {n:>9,}] GET /state through the Flask test client")
-                result["http"] = measure_http(tenants, slug, points, url, config.data_dir)
-            out["sizes"][n] = result
-            log(f"[{store} {n:>9,}] as-of median {result['as_of']['state']['median']} ms, "
-                f"p95 {result['as_of']['state']['p95']} ms")
+            out["sizes"][n] = run_size(store, n, opts, url, config, tenants, slug, app, built, points, log)
         if store == "postgres" and opts.lag_commands and sizes:
             slug = f"{SLUG_PREFIX}-pg-{sizes[-1]}"
             log(f"[{store}] lag: {opts.lag_commands} commands on {slug} with the ProjectionRunner in a thread")
@@ -1062,12 +1127,15 @@ def print_report(results: dict, goals: dict, opts: Options) -> None:
     rows = []
     for store, res in results.items():
         for n, r in res["sizes"].items():
-            rows.append([store, f"{n:,}", f"{r['generate']['rate']:,}", f"{r['read_raw']['rate']:,}",
+            rows.append([store, f"{n:,}", f"{r['generate']['rate'] or 0:,}", f"{r['read_raw']['rate']:,}",
                          f"{r['read_floor']['rate']:,}", f"{r['catch_up']['rate']:,}", f"{r['catch_up']['seconds']}",
-                         f"{r['catch_up_share']:.0%}"])
-    print("\nCatch-up from empty against the notification log read (events/s)")
+                         f"{r['catch_up_share']:.0%}", f"{r.get('catch_up_share_of_raw', 0):.0%}",
+                         f"{r['read_floor'].get('cpu_seconds', '–')}", f"{r['catch_up'].get('cpu_seconds', '–')}",
+                         f"{r['catch_up'].get('server_cpu_seconds') or '–'}"])
+    print("\nCatch-up from empty against the notification log read (events/s; CPU seconds of this process and of "
+          "the PostgreSQL backends)")
     print(table(["store", "events", "generate", "read raw", "read+decode (floor)", "catch-up", "catch-up s",
-                 "share"], rows))
+                 "share", "of raw", "floor cpu", "catch-up cpu", "server cpu"], rows))
     for store, res in results.items():
         for n, r in res["sizes"].items():
             seek = r["as_of"]["what_if_seek_position"]
@@ -1106,12 +1174,16 @@ def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:
     parser.add_argument("--data-dir", default=None, help="for the SQLite files (default: a temporary directory)")
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--json", dest="json_file", default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure tenants an earlier run left in --pg-db / --data-dir instead of writing them "
+                             "again (their read models are dropped); sizes not found are written")
     args = parser.parse_args(argv)
     sizes = [2000, 20000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     opts = Options(sizes=sorted(sizes), sqlite_max=args.sqlite_max, points=args.points,
                    lag_commands=args.lag_commands, http_size=args.http_size or max(sizes), stores=stores,
-                   seed=args.seed, check_max=args.check_max, lag_variant=not args.no_lag_variant)
+                   seed=args.seed, check_max=args.check_max, lag_variant=not args.no_lag_variant,
+                   reuse=args.reuse)
     return opts, args
 
 
@@ -1127,7 +1199,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {}
     try:
         for store in opts.stores:
-            url = prepare_postgres(args.pg_db) if store == "postgres" else None
+            url = prepare_postgres(args.pg_db, opts.reuse) if store == "postgres" else None
             results[store] = run_store(store, opts, url, data_dir, log)
     finally:
         if not args.data_dir:

@@ -90,7 +90,7 @@ def retracted_position(record: dict) -> int | None:
 
 
 def _k(*parts) -> str:
-    return "|".join(str(p) for p in parts)
+    return "|".join(map(str, parts))
 
 
 def facts_of(record: dict) -> list[Fact]:

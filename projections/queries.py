@@ -8,16 +8,13 @@ import threading
 import time
 from collections import defaultdict
 
-from eventsourcing.persistence import IntegrityError, Tracking
-
 from domain.application import Governance
-from domain.ledger import LedgerEntry
+from projections.catchup import LEDGER_TOPIC, catch_up
 from projections.facts import SET, Fact
 from projections.state import assemble
 from projections.views import PROJECTION_NAME, PostgresViews, SQLiteViews, row_to_fact
 
-LEDGER_TOPIC = f"{LedgerEntry.__module__}:{LedgerEntry.__qualname__}"
-BATCH = 500
+__all__ = ["LEDGER_TOPIC", "TenantViews", "changes_between", "open_views", "utc_text"]
 
 
 def utc_text(moment: dt.datetime) -> str:
@@ -64,23 +61,8 @@ class TenantViews:
 
     def catch_up(self, limit_batches: int | None = None) -> int:
         """Apply every ledger entry not yet projected; a concurrent catch-up elsewhere is harmless."""
-        applied = 0
         with self._lock:
-            batches = 0
-            while limit_batches is None or batches < limit_batches:
-                start = self.tracked() + 1
-                notifications = self.app.recorder.select_notifications(start=start, limit=BATCH)
-                if not notifications:
-                    break
-                records = [self.app.mapper.to_domain_event(n).as_record()
-                           for n in notifications if n.topic == LEDGER_TOPIC]
-                try:
-                    self.views.apply(records, Tracking(self.app.name, notifications[-1].id))
-                except IntegrityError:
-                    continue  # another process applied this batch first; read the tracking again
-                applied += len(records)
-                batches += 1
-        return applied
+            return catch_up(self.app, self.views, self.tracked, limit_batches)
 
     def wait_for(self, position: int, timeout: float = 2.0) -> bool:
         """True once the models include the ledger position (a client reading its own write)."""
@@ -126,19 +108,20 @@ class TenantViews:
                 return defaultdict(list)
             # A key starts with the prefix exactly when, in code-point order, it lies in [prefix, the prefix with
             # its last character incremented). SQLite compares text in that order (BINARY) and seeks the ranges on
-            # the key index; PostgreSQL is told to (COLLATE "C": bytewise, whatever the database's collation),
-            # which scans the keys but is exact and much cheaper than substr().
+            # the key index; PostgreSQL is told to (COLLATE "C": bytewise, whatever the database's collation), and
+            # as the key columns are declared COLLATE "C" (projections/views.py), it seeks the ranges on the key index.
             key = 'k.key COLLATE "C"' if self.app.config.is_postgres else "k.key"
             which += " AND (" + " OR ".join([f"({key} >= %s AND {key} < %s)"] * len(prefixes)) + ")"
             kind_params += tuple(part for prefix in prefixes
                                  for part in (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)))
         latest = self.views.select(self.views.LATEST_SQL.replace("k.in_state", which),
-                                   (day, upto, upto, *kind_params, upto))
+                                   (day, upto, upto, *kind_params, upto, day))
         others = self.views.select(
             # Drive from the (few) keys, not from all facts: SQLite keeps the CROSS JOIN order.
-            "SELECT f.* FROM §.fact_keys k CROSS JOIN §.facts f "
-            f"WHERE f.key = k.key AND k.mode <> 'set' AND {which} AND f.valid_from <= %s AND f.position <= %s "
-            "AND (f.retracted_by IS NULL OR f.retracted_by > %s)", (*kind_params, day, upto, upto))
+            "SELECT f.key, f.mode, f.valid_from, f.position, f.recorded_at, f.value FROM §.fact_keys k "
+            f"CROSS JOIN §.facts f WHERE f.key = k.key AND k.mode <> 'set' AND {which} AND k.first_position <= %s "
+            "AND k.first_valid_from <= %s AND f.valid_from <= %s AND f.position <= %s "
+            "AND (f.retracted_by IS NULL OR f.retracted_by > %s)", (*kind_params, upto, day, day, upto, upto))
         live: dict[str, list[Fact]] = defaultdict(list)
         for row in latest:
             live[row["key"]] = [row_to_fact(row)]
@@ -197,6 +180,65 @@ class TenantViews:
             entries.append(record)
         next_cursor = entries[-1]["position"] if len(rows) > limit else None
         return entries, next_cursor
+
+    # --- a report's scope (workers/content.py) ---------------------------------------------
+
+    def fact_history(self, as_of: dt.date, upto: int, keys=(), prefixes=()) -> dict[str, list[Fact]]:
+        """Every fact of `keys`, and of keys starting with one of `prefixes`, that applies on `as_of` as recorded
+        up to `upto`, superseded ones included, oldest first (decision time, then record order).
+
+        What a report reads about one body's year, instead of re-deriving every fact of the whole ledger.
+        """
+        keys, prefixes = sorted(set(keys)), sorted(set(prefixes))
+        if not keys and not prefixes:
+            return {}
+        # Prefixes as key ranges, as in facts_in_force (PostgreSQL compares them bytewise, like SQLite).
+        key = 'k.key COLLATE "C"' if self.app.config.is_postgres else "k.key"
+        which, params = [], []
+        if keys:
+            which.append("k.key IN (" + ", ".join(["%s"] * len(keys)) + ")")
+            params += keys
+        for prefix in prefixes:
+            which.append(f"({key} >= %s AND {key} < %s)")
+            params += [prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)]
+        rows = self.views.select(
+            "SELECT f.* FROM §.fact_keys k CROSS JOIN §.facts f WHERE f.key = k.key AND (" + " OR ".join(which)
+            + ") AND f.valid_from <= %s AND f.position <= %s AND (f.retracted_by IS NULL OR f.retracted_by > %s)",
+            (*params, as_of.isoformat(), upto, upto))
+        history: dict[str, list[Fact]] = defaultdict(list)
+        for row in rows:
+            history[row["key"]].append(row_to_fact(row))
+        for group in history.values():
+            group.sort(key=lambda f: (f.valid_from, f.position))
+        return dict(history)
+
+    def decisions_about(self, upto: int, *, positions=(), body: str | None = None, subjects=(),
+                        decided_from: dt.date | None = None) -> list[dict]:
+        """Decisions and audit reports recorded up to `upto`, oldest first, each with its `retracted_by`: those at
+        `positions`, and those decided on or after `decided_from` by or about `body` or about one of `subjects`."""
+        if self.app.config.is_postgres:
+            which, params = ["position = ANY(%s)"], [sorted(positions)]
+        else:
+            which, params = ["position IN (SELECT value FROM json_each(%s))"], [json.dumps(sorted(positions))]
+        if body or subjects:
+            about, subjects = [], sorted(set(subjects))
+            params.append((decided_from or dt.date(1, 1, 1)).isoformat())
+            if body:
+                about.append("body = %s OR concerns = %s")
+                params += [body, body]
+            if subjects:
+                about.append("subject IN (" + ", ".join(["%s"] * len(subjects)) + ")")
+                params += subjects
+            which.append("(decided_on >= %s AND (" + " OR ".join(about) + "))")
+        rows = self.views.select(
+            "SELECT record, retracted_by FROM §.timeline WHERE position <= %s AND (decided OR type = "
+            "'AuditReportSubmitted') AND (" + " OR ".join(which) + ") ORDER BY position", (upto, *params))
+        entries = []
+        for row in rows:
+            record = json.loads(row["record"])
+            record["retracted_by"] = row["retracted_by"]
+            entries.append(record)
+        return entries
 
     # --- diff ----------------------------------------------------------------------------
 
