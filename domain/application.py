@@ -7,12 +7,16 @@ import datetime as dt
 import hashlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
 from domain.base import EVENT_PLUMBING, UNLEDGERED_EVENTS, GovernedAggregate
@@ -40,7 +44,66 @@ from domain.stores import StoreConfig, app_name, schema_name
 A = TypeVar("A", bound=GovernedAggregate)
 
 MAX_ATTEMPTS = 60
+COMMAND_WAIT_SECONDS = 30.0
 DEFAULT_SETTINGS = {"reallocation_council_threshold_percent": 5}
+# Ledger entries read to bring the aggregate cache up to date; further behind, the cache starts afresh.
+SYNC_LIMIT = 200
+
+
+@dataclass
+class _ProvenView:
+    """One attempt of a command: the cache was shown fresh up to the ledger head the attempt chains on."""
+
+    repository: LedgerCheckedRepository
+    absent: set[UUID] = field(default_factory=set)
+
+
+_view: ContextVar[_ProvenView | None] = ContextVar("styrkedja_proven_view", default=None)
+
+
+class LedgerCheckedRepository(Repository):
+    """An aggregate cache kept fresh by the ledger instead of a fast-forward query on every hit.
+
+    Every recorded change of an aggregate comes with a ledger entry naming the aggregate and its
+    version, and positions are committed in order. So once a command has read the entries after the
+    position the cache was last known fresh at, each cached aggregate either is fresh or is marked
+    stale (and fast-forwarded on its next read). Anything recorded after that read takes the next
+    ledger position, so the command's own save then fails and the command runs again: a stale view
+    can cost a retry but never records on old state.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Ids to fast-forward on their next read, and a counter of syncs: a load that overlaps a
+        # sync may have missed what that sync saw, so it is marked stale too.
+        self.stale: set[UUID] = set()
+        self.syncs = 0
+
+    def get(self, aggregate_id, *, version=None, deepcopy_from_cache: bool = True, **kwargs):  # type: ignore[override]
+        view = _view.get()
+        proven = view is not None and view.repository is self and version is None and self.cache is not None
+        if proven and aggregate_id not in self.stale:
+            if aggregate_id in view.absent:
+                raise AggregateNotFoundError(aggregate_id)
+            try:
+                aggregate = self.cache.get(aggregate_id)
+            except KeyError:
+                pass
+            else:
+                return copy.deepcopy(aggregate) if deepcopy_from_cache and self.deepcopy_from_cache else aggregate
+        if version is not None:
+            return super().get(aggregate_id, version=version, deepcopy_from_cache=deepcopy_from_cache, **kwargs)
+        self.stale.discard(aggregate_id)
+        syncs = self.syncs
+        try:
+            aggregate = super().get(aggregate_id, deepcopy_from_cache=deepcopy_from_cache, **kwargs)
+        except AggregateNotFoundError:
+            if proven:
+                view.absent.add(aggregate_id)
+            raise
+        if self.syncs != syncs:
+            self.stale.add(aggregate_id)
+        return aggregate
 
 
 class DateAsISO(Transcoding):
@@ -74,9 +137,24 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         self.config = config
         self.name = app_name(tenant)
         self.ledger_id = self.id_for("ledger")
-        self._head: tuple[int, str, dt.datetime | None] | None = None
+        # The ledger head as last read or written, and the position up to which every cached
+        # aggregate is known fresh (see LedgerCheckedRepository); both move under _sync_lock.
+        self._head: tuple[int, str, dt.datetime | None] = (0, GENESIS_HASH, None)
+        self._fresh_at = -1
+        self._sync_lock = threading.Lock()
+        # Commands of one process queue for the tenant instead of racing for the same ledger position:
+        # only one of them could win it, and every loser would do its whole command again.
+        self._command_lock = threading.RLock()
         env = config.env_for(schema_name(tenant), f"{tenant}.sqlite", create_table)
         super().__init__(env)
+
+    def construct_repository(self) -> LedgerCheckedRepository:
+        plain = super().construct_repository()
+        return LedgerCheckedRepository(
+            event_store=plain.event_store, snapshot_store=plain.snapshot_store,
+            cache_maxsize=plain.cache.maxsize if isinstance(plain.cache, LRUCache) else None,
+            fastforward=True, deepcopy_from_cache=plain.deepcopy_from_cache,
+        )
 
     def construct_factory(self, env):
         factory = super().construct_factory(env)
@@ -169,32 +247,97 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         A concurrent writer (another command on the same aggregate, or any command taking the
         same ledger position) makes the save fail; the whole command then runs again on fresh state.
         """
+        if not self._command_lock.acquire(timeout=COMMAND_WAIT_SECONDS):
+            raise ConcurrencyError("Too many concurrent changes; please retry.")
+        try:
+            return self._execute(build, idempotency)
+        finally:
+            self._command_lock.release()
+
+    def _execute(self, build: Callable[[], list[GovernedAggregate]], idempotency: tuple[str, str] | None) -> dict:
         for attempt in range(MAX_ATTEMPTS):
-            if idempotency:
-                earlier = self._earlier_answer(*idempotency)
-                if earlier is not None:
-                    return earlier
-            aggregates = [a for a in build() if a is not None]
-            head_position, head_hash, head_time = self._head or self.ledger_head()
-            entries, answer = self._chain(aggregates, head_position, head_hash, head_time)
-            extra: list[Any] = []
-            if idempotency:
-                key, fingerprint = idempotency
-                extra.append(IdempotencyKey(self._idempotency_id(key), key, fingerprint, answer))
-            try:
-                self.save(*aggregates, *entries, *extra)
-            except IntegrityError:
-                # Another writer took the position (or changed an aggregate): read the head afresh.
-                # The aggregate cache fast-forwards on the next read, so nothing stale survives a retry.
-                self._head = None
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                continue
-            if entries:
-                # This process knows the head it just wrote; a stale copy only costs a retry.
+            with self._proven_view() as (syncs, head):
+                if idempotency:
+                    earlier = self._earlier_answer(*idempotency)
+                    if earlier is not None:
+                        return earlier
+                aggregates = [a for a in build() if a is not None]
+                head_position, head_hash, head_time = head
+                entries, answer = self._chain(aggregates, head_position, head_hash, head_time)
+                extra: list[Any] = []
+                if idempotency:
+                    key, fingerprint = idempotency
+                    extra.append(IdempotencyKey(self._idempotency_id(key), key, fingerprint, answer))
+                try:
+                    self.save(*aggregates, *entries, *extra)
+                except IntegrityError:
+                    # Another writer took the position (or changed an aggregate): the next attempt reads
+                    # the ledger afresh, and what this one meant to change is read from the store again.
+                    self.repository.stale.update(a.id for a in aggregates)
+                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                    continue
+                self._saved(aggregates, entries, answer, head_position, syncs)
+                return answer
+        raise ConcurrencyError("Too many concurrent changes; please retry.")
+
+    @contextmanager
+    def _proven_view(self) -> Iterator[tuple[int, tuple[int, str, dt.datetime | None]]]:
+        """Bring the aggregate cache up to the ledger head (one indexed read), then read from it alone."""
+        syncs, head = self._sync()
+        token = _view.set(_ProvenView(self.repository))
+        try:
+            yield syncs, head
+        finally:
+            _view.reset(token)
+
+    def _sync(self) -> tuple[int, tuple[int, str, dt.datetime | None]]:
+        repository: LedgerCheckedRepository = self.repository
+        with self._sync_lock:
+            rows = self.recorder.select_events(self.ledger_id, gt=max(self._fresh_at, 0), limit=SYNC_LIMIT + 1)
+            if self._fresh_at < 0 or len(rows) > SYNC_LIMIT:
+                # First use, or far behind: start the cache afresh rather than read the whole ledger.
+                if isinstance(repository.cache, LRUCache):
+                    repository.cache = LRUCache(maxsize=repository.cache.maxsize)
+                repository.stale.clear()
+                repository.syncs += 1
+                self._head = self.ledger_head()
+            elif rows:
+                repository.syncs += 1
+                for row in rows:
+                    entry: LedgerEntry = self.mapper.to_domain_event(row)
+                    cached = self._cached(entry.aggregate_id)
+                    if cached is not None and cached.version < entry.aggregate_version:
+                        repository.stale.add(entry.aggregate_id)
+                recorded_at = dt.datetime.fromisoformat(json.loads(entry.canonical)["recorded_at"])
+                self._head = (entry.originator_version, entry.hash, recorded_at)
+            self._fresh_at = self._head[0]
+            return repository.syncs, self._head
+
+    def _cached(self, aggregate_id: UUID) -> GovernedAggregate | None:
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            return cache.get(aggregate_id)
+        except KeyError:
+            return None
+
+    def _saved(self, aggregates: list[GovernedAggregate], entries: list[LedgerEntry], answer: dict,
+               head_position: int, syncs: int) -> None:
+        """Keep what this command recorded: the changed aggregates in the cache, and the new head."""
+        repository: LedgerCheckedRepository = self.repository
+        with self._sync_lock:
+            if repository.cache is not None:
+                for aggregate in aggregates:
+                    repository.cache.put(aggregate.id, aggregate)
+            if repository.syncs != syncs:
+                # A sync ran while this command saved and may have seen its entries before these copies
+                # were cached, or later entries about the same aggregates.
+                repository.stale.update(a.id for a in aggregates)
+            if entries and self._fresh_at == head_position:
                 last = entries[-1]
                 self._head = (last.position, last.hash, dt.datetime.fromisoformat(answer["recorded_at"]))
-            return answer
-        raise ConcurrencyError("Too many concurrent changes; please retry.")
+                self._fresh_at = last.position
 
     def _chain(self, aggregates, head_position: int, head_hash: str, head_time: dt.datetime | None):
         actor = current_actor.get()

@@ -4,9 +4,38 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import unquote, urlparse
 
 from domain.stores import StoreConfig
+
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE, without importing the driver where SQLite is used
+# A connection held for a whole command (one_connection): (the pool it came from, the connection).
+_held: ContextVar[tuple | None] = ContextVar("styrkedja_held_connection", default=None)
+
+
+class DatabaseUnavailable(ConnectionError):
+    """PostgreSQL gave no connection within the pool's timeout: down, or every connection busy.
+
+    Deliberately not a driver error: the library retries those ten times, each waiting the full pool
+    timeout again, so a command would hang for most of a minute before its 503.
+    """
+
+
+@contextmanager
+def _borrowed(pool):
+    """A connection of the pool for the block, as `pool.connection()` but failing fast as DatabaseUnavailable."""
+    from psycopg_pool import PoolClosed, PoolTimeout
+
+    try:
+        conn = pool.getconn()
+    except (PoolTimeout, PoolClosed) as error:
+        raise DatabaseUnavailable(f"The database gave no connection: {error}") from error
+    try:
+        with conn:  # commit or roll back as pool.connection() does; the pool replaces a broken connection
+            yield conn
+    finally:
+        pool.putconn(conn)
 
 
 class _SharedPool:
@@ -17,27 +46,37 @@ class _SharedPool:
         self._datastore = datastore
 
     def open(self, wait: bool = False, timeout: float = 30.0) -> None:
-        self._pool.open(wait, timeout)
+        opened(self._pool)  # never wait here: see opened()
 
     @contextmanager
     def connection(self, *args, **kwargs):
-        with self._pool.connection(*args, **kwargs) as conn:
-            # Every schema has its own composite type "stored_event_uuid", but psycopg builds one
-            # Python class per type name, so the dumper registered last on a connection wins.
-            # Re-register this schema's types whenever the connection last served another schema.
-            schema = self._datastore.schema
-            types = self._datastore.psycopg_type_adapters
-            if not types:
-                # A datastore without its types yet (read models, or one creating its tables, which
-                # registers types on this connection itself): what is registered is unknown afterwards.
-                conn._styrkedja_schema = None
-            elif getattr(conn, "_styrkedja_schema", None) != schema:
-                from psycopg.types.composite import register_composite
+        held = _held.get()
+        # Only an idle connection is shared: a query inside an open transaction (or a failed one) keeps
+        # the behaviour it always had, a connection of its own.
+        if held is not None and held[0] is self._pool and not held[1].broken \
+                and held[1].info.transaction_status == _IDLE:
+            yield self._for_schema(held[1])
+            return
+        with _borrowed(self._pool) as conn:
+            yield self._for_schema(conn)
 
-                for info in types.values():
-                    register_composite(info, conn)
-                conn._styrkedja_schema = schema
-            yield conn
+    def _for_schema(self, conn):
+        # Every schema has its own composite type "stored_event_uuid", but psycopg builds one
+        # Python class per type name, so the dumper registered last on a connection wins.
+        # Re-register this schema's types whenever the connection last served another schema.
+        schema = self._datastore.schema
+        types = self._datastore.psycopg_type_adapters
+        if not types:
+            # A datastore without its types yet (read models, or one creating its tables, which
+            # registers types on this connection itself): what is registered is unknown afterwards.
+            conn._styrkedja_schema = None
+        elif getattr(conn, "_styrkedja_schema", None) != schema:
+            from psycopg.types.composite import register_composite
+
+            for info in types.values():
+                register_composite(info, conn)
+            conn._styrkedja_schema = schema
+        return conn
 
     def close(self, *args, **kwargs) -> None:
         """Tenants come and go; the shared pool stays until the process ends."""
@@ -83,14 +122,40 @@ def shared_pool(config: StoreConfig):
     return pool
 
 
+def opened(pool):
+    """The pool, open. Never open(wait=True): psycopg_pool's wait() asserts when two threads wait at once,
+    and when it times out (database down) it closes the pool for good, which cannot be reopened. Without
+    the wait, the pool connects in the background and each checkout waits up to its timeout."""
+    pool.open()
+    return pool
+
+
 @contextmanager
 def connection(config: StoreConfig):
     """A connection borrowed from the shared pool, for provisioning and listening alike."""
-    pool = shared_pool(config)
-    pool.open(wait=True, timeout=5.0)
-    with pool.connection() as conn:
+    pool = opened(shared_pool(config))
+    with _borrowed(pool) as conn:
         conn._styrkedja_schema = None  # whatever types were registered, a datastore re-registers its own
         yield conn
+
+
+@contextmanager
+def one_connection(config: StoreConfig):
+    """Serve every query of a block (one command) from a single checkout of the shared pool.
+
+    Outside PostgreSQL, or for applications with pools of their own, it does nothing. A connection
+    that breaks meanwhile is not reused: the library's retry then takes a fresh one from the pool.
+    """
+    if not config.is_postgres or config.factory_hook is not share_pool or _held.get() is not None:
+        yield
+        return
+    pool = opened(shared_pool(config))
+    with _borrowed(pool) as conn:
+        token = _held.set((pool, conn))
+        try:
+            yield
+        finally:
+            _held.reset(token)
 
 
 def share_pool(factory, config: StoreConfig) -> None:

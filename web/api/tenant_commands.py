@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, request
 
 from domain.application import Governance
+from projections.pool import one_connection
 from web.api.base import Blueprint
 from web.api.commands import COMMANDS, Command, scope_of
 from web.api.schemas import RecordingSchema
@@ -27,19 +28,23 @@ def authorise():
 def _make_view(command: Command):
     @blp.arguments(command.schema())  # one schema instance per command, not one per request
     @blp.response(201, RecordingSchema)
+    @blp.errors(401, 403, 404, 409, 422, 503)
     @blp.doc(summary=command.summary, operationId=command.name)
     def view(data: dict, tenant: str, **path):
         app: Governance = g.app
-        body = scope_of(command, app, data, path)
-        if not g.principal.may_act_for(body):
-            raise ApiError(403, "forbidden", f"You may not record for {body}.")
-        key = request.headers.get("Idempotency-Key")
-        idem = {}
-        if key:
-            if len(key) > 200:
-                return {"errors": {"Idempotency-Key": ["At most 200 characters."]}}, 400
-            idem["idempotency"] = (key, Governance.fingerprint(command.name, path, request.get_json(silent=True)))
-        return command.run(app, data, path, idem), 201
+        # On PostgreSQL the command's reads and its save share one pooled connection, not one each.
+        with one_connection(app.config):
+            body = scope_of(command, app, data, path)
+            if not g.principal.may_act_for(body):
+                raise ApiError(403, "forbidden", f"You may not record for {body}.")
+            key = request.headers.get("Idempotency-Key")
+            idem = {}
+            if key:
+                if len(key) > 200:
+                    return {"errors": {"Idempotency-Key": ["At most 200 characters."]}}, 400
+                idem["idempotency"] = (key, Governance.fingerprint(command.name, path,
+                                                                   request.get_json(silent=True)))
+            return command.run(app, data, path, idem), 201
 
     view.__name__ = command.name
     return view
