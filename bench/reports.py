@@ -5,9 +5,12 @@ Issue "Reports". A synthetic tenant (bench/asof.py's generator: the ledger recor
 caught up. Then:
 
 1. workers.jobs.build_report is called in this process (as an RQ work horse would), 5 times per report:
-   the discharge basis (one nämnd, one year) and the annual report, each as HTML and as PDF. Each run is
-   split into collect (workers.content.collect; of which reading the read models, content._Reader) and
-   render (workers.render.render); the rest is the job's own bookkeeping (manifest, ledger entry, file).
+   the discharge basis (one nämnd, one year) and the annual report, each as HTML and as PDF, and, as the
+   baseline in the same run, each HTML once more with the whole-ledger reader the reports used before they
+   read only their scope. Each run is split into collect (workers.content.collect; of which reading the
+   read models, content.read) and render (workers.render.render); the rest is the job's own bookkeeping
+   (manifest, ledger entry, file). Before the builds, the bench checks that the narrowed reads give the
+   same documents as the whole ledger at this size.
 2. RQ throughput: the same queue ("reports") and `styrkedja worker --burst` subprocesses (1 and 2 of
    them) draining ~200 no-op jobs (bench/_noop.py) and ~40 discharge-basis HTML jobs enqueued through
    workers.queue.ReportQueue, in the same run; jobs/s from the first job's start to the last job's end.
@@ -95,39 +98,35 @@ def summary(samples: list[float]) -> dict:
 
 
 class Splits:
-    """Times workers.content.collect, content._Reader and workers.render.render inside build_report.
+    """Times workers.content.collect, content.read and workers.render.render inside build_report.
 
-    build_report imports collect and render when it runs, so replacing the module attributes here is
-    enough; nothing in the product changes.
+    build_report imports collect and render when it runs, and collect looks up read when it runs, so replacing
+    the module attributes here is enough; nothing in the product changes. `whole_ledger` makes every build read
+    the whole ledger as the reports did before they were narrowed (the baseline measured in the same run).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, whole_ledger: bool = False) -> None:
         self.current: dict[str, float] = {}
+        self.whole_ledger = whole_ledger
 
     def __enter__(self) -> Splits:
         import workers.content as content
         import workers.render as render
 
-        self._saved = (content.collect, content._Reader, render.render)
+        self._saved = (content.collect, content.read, render.render)
         splits = self
 
-        def timed(fn: Callable, name: str) -> Callable:
+        def timed(fn: Callable, name: str, **forced) -> Callable:
             def wrapper(*args, **kwargs):
                 started = time.perf_counter()
                 try:
-                    return fn(*args, **kwargs)
+                    return fn(*args, **{**kwargs, **forced})
                 finally:
                     splits.current[name] = splits.current.get(name, 0.0) + time.perf_counter() - started
             return wrapper
 
-        class TimedReader(self._saved[1]):
-            def __init__(self, *args, **kwargs) -> None:
-                started = time.perf_counter()
-                super().__init__(*args, **kwargs)
-                splits.current["read"] = splits.current.get("read", 0.0) + time.perf_counter() - started
-
         content.collect = timed(self._saved[0], "collect")
-        content._Reader = TimedReader
+        content.read = timed(self._saved[1], "read", **({"whole_ledger": True} if self.whole_ledger else {}))
         render.render = timed(self._saved[2], "render")
         return self
 
@@ -135,7 +134,7 @@ class Splits:
         import workers.content as content
         import workers.render as render
 
-        content.collect, content._Reader, render.render = self._saved
+        content.collect, content.read, render.render = self._saved
 
 
 def report_params(kind: str, fmt: str, position: int, body: str | None = BODY, year: int = YEAR) -> dict:
@@ -151,36 +150,62 @@ def measure_builds(slug: str, position: int, repeat: int, log: Callable[[str], N
     from workers.jobs import artifact_store, build_report
 
     out: dict = {}
+    # The reports as built now, and (the baseline, in the same run) the HTML as the whole-ledger reader builds it.
+    variants = [("discharge_basis", "html", False), ("discharge_basis", "html", True),
+                ("discharge_basis", "pdf", False), ("annual", "html", False), ("annual", "html", True),
+                ("annual", "pdf", False)]
+    for kind, fmt, whole_ledger in variants:
+        params = report_params(kind, fmt, position)
+        totals, cpus, sizes = [], [], []
+        parts: dict[str, list[float]] = {"collect": [], "read": [], "render": [], "other": []}
+        with Splits(whole_ledger) as splits:
+            for i in range(repeat):
+                rid = report_id(slug, {**params, "bench_run": i, "bench_pid": os.getpid(),
+                                       "whole_ledger": whole_ledger})
+                splits.current = {}
+                started, cpu = time.perf_counter(), time.process_time()
+                manifest = build_report(tenant=slug, rid=rid, **params)
+                total = time.perf_counter() - started
+                cpus.append(time.process_time() - cpu)
+                if manifest.get("status") != "finished":
+                    raise SystemExit(f"bench: {kind} {fmt} did not finish: {manifest}")
+                totals.append(total)
+                for name in ("collect", "read", "render"):
+                    parts[name].append(splits.current.get(name, 0.0))
+                parts["other"].append(total - splits.current.get("collect", 0.0)
+                                      - splits.current.get("render", 0.0))
+                sizes.append(manifest["size"])
+        path = artifact_store().file_path(slug, rid, fmt)
+        label = f"{kind}/{fmt}" + (" (whole-ledger reader, before)" if whole_ledger else "")
+        out[label] = {"params": params, "total": summary(totals), "cpu": summary(cpus),
+                      **{name: summary(values) for name, values in parts.items()},
+                      "bytes": sizes[-1], "artifact": str(path), "runs": [round(t, 3) for t in totals]}
+        if fmt == "pdf":
+            out[label]["pages"] = pdf_pages(path)
+            out[label]["render_s_per_page"] = round(out[label]["render"]["median"] / out[label]["pages"], 3)
+        log(f"  {label:<50} median {out[label]['total']['median']:.3f} s, max {out[label]['total']['max']:.3f} s, "
+            f"cpu {out[label]['cpu']['median']:.3f} s "
+            f"(collect {out[label]['collect']['median']:.3f}, render {out[label]['render']['median']:.3f}); "
+            f"{sizes[-1]:,} bytes")
+    return out
+
+
+def pdf_pages(path) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(str(path)).pages)
+
+
+def same_documents(views, position: int) -> dict:
+    """Whether each report read from its scope equals the one read from the whole ledger, at this tenant's size."""
+    from workers.content import collect
+
+    out = {}
     for kind in ("discharge_basis", "annual"):
-        for fmt in ("html", "pdf"):
-            params = report_params(kind, fmt, position)
-            totals, cpus, sizes = [], [], []
-            parts: dict[str, list[float]] = {"collect": [], "read": [], "render": [], "other": []}
-            with Splits() as splits:
-                for i in range(repeat):
-                    rid = report_id(slug, {**params, "bench_run": i, "bench_pid": os.getpid()})
-                    splits.current = {}
-                    started, cpu = time.perf_counter(), time.process_time()
-                    manifest = build_report(tenant=slug, rid=rid, **params)
-                    total = time.perf_counter() - started
-                    cpus.append(time.process_time() - cpu)
-                    if manifest.get("status") != "finished":
-                        raise SystemExit(f"bench: {kind} {fmt} did not finish: {manifest}")
-                    totals.append(total)
-                    for name in ("collect", "read", "render"):
-                        parts[name].append(splits.current.get(name, 0.0))
-                    parts["other"].append(total - splits.current.get("collect", 0.0)
-                                          - splits.current.get("render", 0.0))
-                    sizes.append(manifest["size"])
-            path = artifact_store().file_path(slug, rid, fmt)
-            label = f"{kind}/{fmt}"
-            out[label] = {"params": params, "total": summary(totals), "cpu": summary(cpus),
-                          **{name: summary(values) for name, values in parts.items()},
-                          "bytes": sizes[-1], "artifact": str(path), "runs": [round(t, 3) for t in totals]}
-            log(f"  {label:<22} median {out[label]['total']['median']:.3f} s, max {out[label]['total']['max']:.3f} s, "
-                f"cpu {out[label]['cpu']['median']:.3f} s "
-                f"(collect {out[label]['collect']['median']:.3f}, render {out[label]['render']['median']:.3f}); "
-                f"{sizes[-1]:,} bytes")
+        p = report_params(kind, "html", position)
+        args = {"year": p["year"], "body": p["body"], "period": None, "as_of": dt.date.fromisoformat(p["as_of"]),
+                "known_at": None, "upto": position, "head_hash": "0" * 64, "generated_at": "2026-01-01T00:00:00+00:00"}
+        out[kind] = collect(views, kind, **args) == collect(views, kind, whole_ledger=True, **args)
     return out
 
 
@@ -264,16 +289,15 @@ def profile_builds(slug: str, position: int, directory: Path, log: Callable[[str
 def what_if(slug: str, position: int, repeat: int, log: Callable[[str], None]) -> dict:
     """Bench-only experiments behind the suggestions in docs/performance.md; the product is not changed.
 
-    1. The discharge basis with the garbage collector off during the build (its reader allocates a dict
-       per ledger entry and a Fact per fact, which sets off about a thousand collections per build).
-    2. What a reader narrowed to one body's year would fetch: the facts of its keys and its decisions of
-       the year, straight from the read-model tables, against the reader's present full reads.
+    1. The discharge basis with the garbage collector off during the build (the whole-ledger reader allocated
+       a dict per ledger entry and a Fact per fact, which set off about a thousand collections per build).
+    2. The reader of the discharge basis (one body's year) against the whole-ledger reader it replaced.
+    3. PDFs of the same document at several printed lengths (pdf_what_if).
     """
     import gc
 
-    from projections.views import row_to_fact
     from workers.artifacts import report_id
-    from workers.content import _Reader
+    from workers.content import read
     from workers.jobs import build_report, tenants
 
     params = report_params("discharge_basis", "html", position)
@@ -308,41 +332,23 @@ def what_if(slug: str, position: int, repeat: int, log: Callable[[str], None]) -
             best = took if best is None or took < best else best
         return round(best, 3), result
 
-    full, reader = timed(lambda: _Reader(views, as_of, position))
-    body = reader.bodies[BODY]
-    assignments = [a["code"] for a in reader.assignments.values()
-                   if BODY in (a["to_body"], a["decision"]["body"])]
-    results = [r["code"] for r in body["results"]]
-    goals = sorted({r["goal"] for r in body["results"] if r.get("goal")}
-                   | {reader.assignments[a]["goal"] for a in assignments if reader.assignments[a].get("goal")})
-    exact = [f"{kind}|{BODY}|{YEAR}" for kind in ("frame", "adjustment", "reallocation", "budget_adoption",
-                                                    "measure", "audit_report", "discharge")]
-    exact += [f"{kind}|{code}" for code in assignments for kind in ("assignment", "withdrawal", "status")]
-    prefixes = [f"allocation|{BODY}|{YEAR}|%", f"financial|{BODY}|{YEAR}-%", f"financial|{BODY}|{YEAR}|%"]
-    prefixes += [f"target|result|{code}|%" for code in results] + [f"target|goal|{code}|%" for code in goals]
-    prefixes += [f"assessment|{kind}:{code}|%" for kind, codes in (("goal", goals), ("result", results),
-                                                                  ("assignment", assignments)) for code in codes]
-    facts_sql = ("SELECT * FROM §.facts WHERE (key = ANY(%s) OR key LIKE ANY(%s)) AND position <= %s "
-                 "AND valid_from <= %s AND (retracted_by IS NULL OR retracted_by > %s)")
-    narrow_facts, facts = timed(lambda: [row_to_fact(row) for row in views.views.select(
-        facts_sql, (exact, prefixes, position, as_of.isoformat(), position))])
-    timeline_sql = ("SELECT record, retracted_by FROM §.timeline WHERE decided AND decided_on BETWEEN %s AND %s "
-                    "AND (body = %s OR concerns = %s) AND position <= %s")
-    narrow_timeline, entries = timed(lambda: [json.loads(row["record"]) for row in views.views.select(
-        timeline_sql, (f"{YEAR}-01-01", f"{YEAR}-12-31", BODY, BODY, position))])
-    out["reader"] = {"full_s": full, "full_entries": len(reader.entries),
-                     "full_facts": sum(len(group) for group in reader.history.values()),
-                     "narrow_facts_s": narrow_facts, "narrow_facts": len(facts),
-                     "narrow_timeline_s": narrow_timeline, "narrow_entries": len(entries)}
-    log(f"  what-if reader: today {full:.3f} s ({len(reader.entries):,} entries); one body's year: facts "
-        f"{narrow_facts:.3f} s ({len(facts):,}), decisions {narrow_timeline:.3f} s ({len(entries):,})")
+    full, whole = timed(lambda: read(views, "discharge_basis", year=YEAR, body=BODY, period=None, as_of=as_of,
+                                      upto=position, whole_ledger=True))
+    narrow_s, narrow = timed(lambda: read(views, "discharge_basis", year=YEAR, body=BODY, period=None, as_of=as_of,
+                                          upto=position))
+    out["reader"] = {"whole_s": full, "whole_entries": len(whole.entries),
+                     "whole_facts": sum(len(group) for group in whole.history.values()),
+                     "narrow_s": narrow_s, "narrow_facts": sum(len(group) for group in narrow.history.values())}
+    log(f"  reader: whole ledger {full:.3f} s ({len(whole.entries):,} entries, {out['reader']['whole_facts']:,} "
+        f"facts); the body's year {narrow_s:.3f} s ({out['reader']['narrow_facts']:,} facts)")
     out["pdf"] = pdf_what_if(views, position, log)
     return out
 
 
 def pdf_what_if(views, position: int, log: Callable[[str], None]) -> dict:
-    """WeasyPrint's cost against the printed length: the discharge basis as built, with the uppdrag's
-    status reports of the year only, and without its two longest tables (uppdrag history, decisions)."""
+    """WeasyPrint's cost against the printed length: the discharge basis as built (the long tables in their
+    compact print form), every table printed row by row as the HTML has it, and without the decisions table
+    (the longest one left, 186 rows at 100k events)."""
     from weasyprint import HTML
 
     from workers.content import collect
@@ -351,20 +357,19 @@ def pdf_what_if(views, position: int, log: Callable[[str], None]) -> dict:
     p = report_params("discharge_basis", "pdf", position)
     doc = collect(views, "discharge_basis", year=YEAR, body=BODY, period=None, as_of=dt.date.fromisoformat(p["as_of"]),
                   known_at=None, upto=position, head_hash="0" * 64, generated_at="2026-01-01T00:00:00+00:00")
-    year_only = json.loads(json.dumps(doc))
-    history = year_only["tables"]["uppdrag_historik"]
-    history["rows"] = [row for row in history["rows"]
-                       if not str(row["event"]).startswith("Status") or str(row["date"] or "")[:4] == str(YEAR)]
+    full = json.loads(json.dumps(doc))
+    for table in full["tables"].values():
+        table["print"] = None
     shorter = json.loads(json.dumps(doc))
-    shorter["tables"]["uppdrag_historik"]["rows"] = []
     shorter["tables"]["beslut"]["rows"] = []
+    shorter["tables"]["beslut"]["print"] = None
     out = {}
-    for label, variant in (("as built", doc), ("uppdrag statuses of the year only", year_only),
-                           ("without uppdrag history and decisions", shorter)):
+    for label, variant in (("as built", doc), ("every row printed, as in the HTML", full),
+                           ("as built, without the decisions table", shorter)):
         started, cpu = time.perf_counter(), time.process_time()
         rendered = HTML(string=render_html(variant, for_print=True), base_url=str(TEMPLATES)).render()
         data = rendered.write_pdf(pdf_tags=True)
-        rows = sum(len(t["rows"]) for t in variant["tables"].values())
+        rows = sum(len((t.get("print") or t)["rows"]) for t in variant["tables"].values())
         out[label] = {"rows": rows, "pages": len(rendered.pages), "bytes": len(data),
                       "wall_s": round(time.perf_counter() - started, 3), "cpu_s": round(time.process_time() - cpu, 3)}
         log(f"  what-if pdf, {label}: {rows} rows, {len(rendered.pages)} pages, "
@@ -524,6 +529,11 @@ def print_report(results: dict) -> None:
     print(f"\nbuild_report in-process, {results['events']:,} events, {results['repeat']} runs each (seconds)")
     print(table(["report", "median", "max", "first", "cpu", "collect", "of which read", "render", "other", "bytes"],
                 rows))
+    for label, b in builds.items():
+        if "pages" in b:
+            print(f"  {label}: {b['pages']} pages, render {b['render']['median']} s = {b['render_s_per_page']} s "
+                  "per page")
+    print(f"  narrowed reads give the same document as the whole ledger: {results.get('same_document')}")
     cold = results.get("cold")
     if cold:
         extra = cold["build"]["median"] - builds[cold["label"]]["total"]["median"]
@@ -625,6 +635,8 @@ def main(argv: list[str] | None = None) -> int:
         results["position"] = position
         log(f"caught up {applied:,} in {results['catch_up']['seconds']} s; head {position:,}")
         results["documents"] = document_stats(views, position)
+        results["same_document"] = same_documents(views, position)
+        log(f"narrowed reads give the same document as the whole ledger: {results['same_document']}")
         log(f"build_report x{args.repeat}: {BODY} {YEAR} discharge basis and annual report {YEAR}")
         results["builds"] = measure_builds(SLUG, position, args.repeat, log)
         results["goals"] = goals_met(results["builds"], args.events)

@@ -1,12 +1,15 @@
-"""Report artifacts on disk: one folder per tenant, a manifest per report, files written atomically."""
+"""Report artifacts on disk (the default store): one folder per tenant, a manifest per report, atomic files."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
+
+from workers.storage import ArtifactMissing, ArtifactStorage, StoredFile, valid_id
 
 EXTENSIONS = {"pdf": "pdf", "html": "html", "csv": "zip", "jsonl": "jsonl"}
 MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "csv": "application/zip",
@@ -33,7 +36,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-class ArtifactStore:
+class ArtifactStore(ArtifactStorage):
     """Artifacts under <data dir>/artifacts/<tenant>/: <id>.json (manifest) and <id>.<ext> (the file)."""
 
     def __init__(self, root: Path) -> None:
@@ -43,7 +46,7 @@ class ArtifactStore:
         return self.root / tenant
 
     def manifest(self, tenant: str, rid: str) -> dict | None:
-        if not rid.isalnum():
+        if not valid_id(rid):
             return None
         try:
             return json.loads((self._dir(tenant) / f"{rid}.json").read_text(encoding="utf-8"))
@@ -53,11 +56,6 @@ class ArtifactStore:
     def save_manifest(self, tenant: str, rid: str, manifest: dict) -> None:
         _atomic_write(self._dir(tenant) / f"{rid}.json",
                       json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode())
-
-    def update(self, tenant: str, rid: str, **changes) -> dict:
-        manifest = {**(self.manifest(tenant, rid) or {}), **changes}
-        self.save_manifest(tenant, rid, manifest)
-        return manifest
 
     def remove_manifest(self, tenant: str, rid: str) -> None:
         (self._dir(tenant) / f"{rid}.json").unlink(missing_ok=True)
@@ -73,3 +71,30 @@ class ArtifactStore:
             return digest
         _atomic_write(path, data)
         return digest
+
+    def open_file(self, tenant: str, rid: str, fmt: str) -> StoredFile:
+        path = self.file_path(tenant, rid, fmt)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise ArtifactMissing(f"{tenant}/{path.name}") from None
+        return StoredFile(size=stat.st_size, last_modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC),
+                          path=path)
+
+    def has_file(self, tenant: str, rid: str, fmt: str) -> bool:
+        return self.file_path(tenant, rid, fmt).is_file()
+
+    def list_manifests(self, tenant: str) -> list[tuple[str, dict, dt.datetime]]:
+        folder = self._dir(tenant)
+        if not folder.is_dir():
+            return []
+        found = []
+        for path in folder.glob("*.json"):
+            manifest = self.manifest(tenant, path.stem)
+            try:
+                changed = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            except FileNotFoundError:  # removed while we listed
+                continue
+            if manifest is not None:
+                found.append((path.stem, manifest, changed))
+        return found

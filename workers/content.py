@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from projections.facts import Fact, facts_of
+from projections.facts import SET, STATE_KINDS, Fact, facts_of
 from projections.queries import utc_text
 from projections.state import assemble
 from workers.formatting import (
@@ -26,6 +26,8 @@ KINDS = ("discharge_basis", "interim", "annual")
 INTERIM_PERIODS = ("T1", "T2")
 # Follow-up fact kinds the reports read besides the state (docs/domain.md rules 9-11).
 FOLLOW_UP_KINDS = ("financial", "outcome", "assessment", "measure", "report_adoption")
+# What a discharge basis reads of the whole tenant before narrowing to the body's year: few facts each.
+REGISTER_KINDS = ("body", "area", "indicator", "goal", "result", "assignment")
 # KF decides ansvarsfrihet for nämnder (KS counts as one) and fullmäktigeberedningar.
 DISCHARGE_BODY_KINDS = ("executive_board", "committee", "council_committee")
 
@@ -49,11 +51,12 @@ TEXT, SEK, SEK_SIGNED, NUMBER, NUMBER_SIGNED, DATE, CODE, YESNO, POSITION, LINES
 
 def collect(views, kind: str, *, year: int, body: str | None, period: str | None, as_of: dt.date,
             known_at: dt.datetime | None, upto: int, head_hash: str, generated_at: str,
-            tenant_name: str | None = None) -> dict:
+            tenant_name: str | None = None, whole_ledger: bool = False) -> dict:
     """The report document of `kind`, read at ledger position `upto` and decision date `as_of`.
 
     The same arguments give the same document: everything comes from the read models at `upto`,
-    and every list is sorted by code, year, period or position.
+    and every list is sorted by code, year, period or position. `whole_ledger` reads every entry
+    instead of the report's scope (the slow reference the narrowed reads are checked against).
     """
     if kind not in KINDS:
         raise ValueError(f"Unknown report kind {kind!r}; expected one of {', '.join(KINDS)}.")
@@ -72,7 +75,8 @@ def collect(views, kind: str, *, year: int, body: str | None, period: str | None
     elif body is not None:
         raise ValueError(f"A {kind} report covers the whole tenant; body must be None (got {body!r}).")
 
-    reader = _Reader(views, as_of, upto)
+    reader = read(views, kind, year=year, body=body, period=period, as_of=as_of, upto=upto,
+                  whole_ledger=whole_ledger)
     tenant = views.app.tenant
     if kind == "discharge_basis":
         subject = reader.bodies.get(body)
@@ -105,28 +109,107 @@ def collect(views, kind: str, *, year: int, body: str | None, period: str | None
 # --- reading -------------------------------------------------------------------------------------
 
 
+def read(views, kind: str, *, year: int, body: str | None, period: str | None, as_of: dt.date, upto: int,
+         whole_ledger: bool = False) -> _Reader:
+    """The reader of one report: only the facts and decisions its scope needs, unless `whole_ledger`."""
+    if whole_ledger:
+        return _Reader.whole_ledger(views, as_of, upto)
+    if kind == "discharge_basis":
+        return _Reader.body_year(views, as_of, upto, body, year)
+    return _Reader.tenant_year(views, as_of, upto, year, period)
+
+
 class _Reader:
-    """The read models at one position and decision date: the state, follow-up facts and their history."""
+    """The read models at one position and decision date: the state, follow-up facts and their history.
+
+    Built by `body_year` (a discharge basis), `tenant_year` (interim and annual reports) or `whole_ledger`
+    (every entry re-derived: the reference the narrowed reads are checked against in tests and the bench).
+    """
 
     def __init__(self, views, as_of: dt.date, upto: int) -> None:
-        self.as_of, self.upto = as_of, upto
-        self.state = assemble(views.facts_in_force(as_of, upto))
-        follow = views.facts_in_force(as_of, upto, kinds=FOLLOW_UP_KINDS)
+        self.views, self.as_of, self.upto = views, as_of, upto
+        self.history: dict[str, list[Fact]] = {}
+        self.entries: dict[int, dict] | None = None  # every entry, when the whole ledger was read
+
+    @classmethod
+    def whole_ledger(cls, views, as_of: dt.date, upto: int) -> _Reader:
+        """Reads and re-derives every entry of the ledger: O(ledger), kept as the reference."""
+        reader = cls(views, as_of, upto)
         entries, _ = views.timeline(upto=upto, limit=max(upto, 1))
-        self.entries = {entry["position"]: entry for entry in entries}
-        self.retracted = {p for p, e in self.entries.items()
-                          if e.get("retracted_by") is not None and e["retracted_by"] <= upto}
+        reader.entries = {entry["position"]: entry for entry in entries}
         history: dict[str, list[Fact]] = defaultdict(list)
-        for position in sorted(self.entries):
-            if position in self.retracted:
+        for position in sorted(reader.entries):
+            entry = reader.entries[position]
+            if entry.get("retracted_by") is not None and entry["retracted_by"] <= upto:
                 continue
-            for fact in facts_of(self.entries[position]):
+            for fact in facts_of(entry):
                 if fact.valid_from <= as_of:
                     history[fact.key].append(fact)
         for group in history.values():
             group.sort(key=lambda f: (f.valid_from, f.position))
-        self.history = dict(history)
+        reader.history = dict(history)
+        reader._derive(views.facts_in_force(as_of, upto), views.facts_in_force(as_of, upto, kinds=FOLLOW_UP_KINDS))
+        return reader
 
+    @classmethod
+    def body_year(cls, views, as_of: dt.date, upto: int, body: str, year: int) -> _Reader:
+        """What a discharge basis of `body`'s `year` reads: the register (bodies, areas, indicators, goals,
+        results, uppdrag), then that body-year's facts and its uppdrag, results and goals, then the outcomes of
+        the indicators they have målvärden for. Three reads, each from the key table to the facts of
+        those keys only, not the whole ledger."""
+        reader = cls(views, as_of, upto)
+        reader._read(prefixes=[f"{kind}|" for kind in REGISTER_KINDS])
+        if body not in reader.bodies:
+            return reader
+        results = [r["code"] for r in reader.bodies[body]["results"]]
+        assignments = [code for code, a in reader.assignments.items()
+                       if body in (a["to_body"], a["decision"]["body"])]
+        goals = sorted({r["goal"] for r in reader.bodies[body]["results"] if r.get("goal")}
+                       | {reader.assignments[code]["goal"] for code in assignments
+                          if reader.assignments[code].get("goal")})
+        keys = [f"{kind}|{body}|{year}" for kind in ("frame", "adjustment", "budget_adoption", "reallocation",
+                                                       "measure", "audit_report", "discharge")]
+        keys += [f"{kind}|{code}" for code in assignments for kind in ("withdrawal", "status")]
+        prefixes = [f"allocation|{body}|{year}|", f"financial|{body}|{year}"]
+        prefixes += [f"target|result|{code}|" for code in results] + [f"target|goal|{code}|" for code in goals]
+        prefixes += [f"assessment|{kind}:{code}|{year}" for kind, codes in
+                     (("goal", goals), ("result", results), ("assignment", assignments)) for code in codes]
+        reader._read(keys=keys, prefixes=prefixes)
+        indicators = sorted({f.value["indicator"] for key, group in reader.history.items()
+                             if key.startswith("target|") and key.endswith(f"|{year}") for f in group})
+        reader._read(prefixes=[f"outcome|{code}|{year}" for code in indicators])
+        return reader
+
+    @classmethod
+    def tenant_year(cls, views, as_of: dt.date, upto: int, year: int, period: str | None) -> _Reader:
+        """What an interim or annual report reads: the whole state, and the follow-up and history of its year."""
+        reader = cls(views, as_of, upto)
+        state = views.facts_in_force(as_of, upto)
+        bodies = sorted(key.split("|")[1] for key in state if key.startswith("body|"))
+        indicators = sorted(key.split("|")[1] for key in state if key.startswith("indicator|"))
+        report_period = f"{year}-{period}" if period else str(year)
+        assessed = [f"goal:{key.split('|')[1]}" for key in state if key.startswith("goal|")]
+        assessed += [f"result:{key.split('|')[1]}" for key in state if key.startswith("result|")]
+        keys = [f"assessment|{subject}|{report_period}" for subject in assessed]
+        keys += [f"report_adoption|{year}|{REPORT_KIND_OF[period]}"]
+        keys += [f"{kind}|{code}|{year}" for code in bodies for kind in ("adjustment", "measure")]
+        prefixes = ["withdrawal|", "status|"] + [f"financial|{code}|{year}" for code in bodies]
+        prefixes += [f"outcome|{code}|{y}" for code in indicators for y in (year - 1, year)]
+        reader._read(keys=keys, prefixes=prefixes, state=state)
+        return reader
+
+    def _read(self, keys=(), prefixes=(), state: dict[str, list[Fact]] | None = None) -> None:
+        """Adds the history of more keys and derives the state and follow-up from all read so far."""
+        self.history.update(self.views.fact_history(self.as_of, self.upto, keys=keys, prefixes=prefixes))
+        if state is None:
+            # The fact in force of a set-mode key is its latest; every fact of the other modes counts.
+            state = {key: group if group[0].mode != SET else group[-1:] for key, group in self.history.items()
+                     if key.split("|", 1)[0] in STATE_KINDS}
+        follow = {key: group for key, group in self.history.items() if key.split("|", 1)[0] in FOLLOW_UP_KINDS}
+        self._derive(state, follow)
+
+    def _derive(self, state: dict[str, list[Fact]], follow: dict[str, list[Fact]]) -> None:
+        self.state = assemble(state)
         self.bodies = {b["code"]: b for b in self.state["bodies"]}
         self.indicators = {i["code"]: i for i in self.state["indicators"]}
         self.goals = {g["code"]: g for g in self.state["goals"]}
@@ -150,6 +233,14 @@ class _Reader:
                 self.measures[(parts[0], int(parts[1]))] = sorted(group, key=lambda f: (f.valid_from, f.position))
             elif kind == "report_adoption":
                 self.adoptions[(int(parts[0]), parts[1])] = sorted(group, key=lambda f: (f.valid_from, f.position))
+
+    def decisions(self, positions, body: str, subjects, since: dt.date) -> list[dict]:
+        """The decisions and audit reports at `positions`, and those since `since` by or about `body` or about
+        one of `subjects` (a superset of what the timeline shows; it filters them exactly), oldest first."""
+        if self.entries is not None:
+            return [self.entries[p] for p in sorted(self.entries)]
+        return self.views.decisions_about(self.upto, positions=positions, body=body, subjects=subjects,
+                                          decided_from=since)
 
     def facts(self, key: str) -> list[Fact]:
         """Every fact of a key in force on as_of or superseded by a later one (not retracted), oldest first."""
@@ -252,22 +343,33 @@ class _Document:
 
     def table(self, name: str, title: str, columns: list[tuple], rows: list[dict], *,
               footer: list[dict] | None = None, empty: str = "Inga uppgifter.", note: str | None = None,
-              group: tuple[str, dict[str, str]] | None = None) -> dict:
+              group: tuple[str, dict[str, str]] | None = None,
+              compact: tuple[list[tuple], list[dict], str | None] | None = None) -> dict:
         """A table: columns are (key, label, format) or (key, label, format, options).
 
         Options: `detail` (only in the CSV, the printed table leaves it out) and `unit_key` (the row key
         holding the value's unit, shown with it). `group` = (key, titles) prints the rows in groups
         headed by titles[key]; the key's own column is then a detail.
+
+        `compact` = (columns, rows, note) is how the PDF presents a long table in fewer rows and cells; the
+        HTML and the CSV keep every row. WeasyPrint's time grows with the cells it lays out, so the PDF also
+        prints a table's four decision columns (date, organ, paragraph, diarienummer) as one.
         """
         if name in self.tables:
             raise AssertionError(f"table {name} added twice")
-        specs = []
-        for column in columns:
-            key, label, fmt, options = (*column, {})[:4]
-            specs.append({"key": key, "label": label, "format": fmt,
-                          "detail": bool(options.get("detail")) or (group is not None and key == group[0]),
-                          "unit_key": options.get("unit_key")})
+        specs = _specs(columns, group)
         keys = [spec["key"] for spec in specs]
+        if compact is None and set(DECISION_KEYS) <= set(keys):
+            compact = (columns, rows, note)
+        printed = None
+        if compact is not None:
+            print_columns, print_rows = _one_decision_column(*compact[:2])
+            print_specs = _specs(print_columns, group)
+            print_keys = [spec["key"] for spec in print_specs]
+            printed = {"columns": print_specs,
+                       "rows": [{key: row.get(key) for key in print_keys} for row in print_rows],
+                       "footer": [{key: row.get(key) for key in print_keys} for row in footer or []],
+                       "note": compact[2]}
         self.tables[name] = {
             "title": title,
             "columns": specs,
@@ -276,6 +378,7 @@ class _Document:
             "empty": empty,
             "note": note,
             "group": {"key": group[0], "titles": group[1]} if group else None,
+            "print": printed,
         }
         return {"type": "table", "table": name}
 
@@ -285,6 +388,37 @@ class _Document:
 
     def as_dict(self) -> dict:
         return {"meta": self.meta, "sections": self.sections, "tables": self.tables, "charts": self.charts}
+
+
+DECISION_KEYS = ("date", "organ", "paragraph", "registry_number")
+
+
+def _specs(columns: list[tuple], group: tuple | None) -> list[dict]:
+    specs = []
+    for column in columns:
+        key, label, fmt, options = (*column, {})[:4]
+        specs.append({"key": key, "label": label, "format": fmt,
+                      "detail": bool(options.get("detail")) or (group is not None and key == group[0]),
+                      "unit_key": options.get("unit_key")})
+    return specs
+
+
+def _one_decision_column(columns: list[tuple], rows: list[dict]) -> tuple[list[tuple], list[dict]]:
+    """The four decision columns as one cell, `2024-03-12 KF §45, KS 2024/12`: the same text in fewer cells."""
+    keys = [column[0] for column in columns]
+    if not set(DECISION_KEYS) <= set(keys):
+        return columns, rows
+    at = keys.index("date")
+    merged = [column for column in columns if column[0] not in DECISION_KEYS]
+    merged.insert(at, ("decided", "Datum, organ, §, dnr", TEXT))
+    return merged, [{**row, "decided": _decision_text(row)} for row in rows]
+
+
+def _decision_text(row: dict) -> str | None:
+    text = " ".join(str(row[key]) for key in ("date", "organ", "paragraph") if row.get(key))
+    if row.get("registry_number"):
+        text = f"{text}, {row['registry_number']}" if text else row["registry_number"]
+    return text or None
 
 
 def _text(text: str) -> dict:
@@ -532,7 +666,12 @@ class _DischargeBasis:
             "malvarden_beslut", f"Beslut om målvärden för {self.year}, med revideringar",
             [*DECISION_COLUMNS, ("owner", "Mål/resultat", CODE), ("indicator", "Indikator", CODE),
              ("value", "Målvärde", NUMBER), ("state", "Gäller", TEXT), ("position", "Post", POSITION)],
-            history_rows, empty=f"Inga beslut om målvärden för {self.year}."))
+            history_rows, empty=f"Inga beslut om målvärden för {self.year}.",
+            compact=([("owner", "Mål/resultat", CODE), ("indicator", "Indikator", CODE),
+                      ("decisions", "Målvärde: beslut (datum, organ, §, dnr), äldst först", LINES),
+                      ("positions", "Poster", TEXT)], _targets_per_indicator(history_rows),
+                     "I PDF-versionen står varje målvärdes beslut och revideringar på en rad per målvärde; HTML- och "
+                     "CSV-versionerna har en rad per beslut.")))
         charted = [row for row in self.target_rows if row["outcome"] is not None]
         if charted:
             blocks.append(self.doc.chart({
@@ -593,7 +732,8 @@ class _DischargeBasis:
                 v = fact.value
                 history_rows.append({"code": code, "date": v.get("reported_on"), "organ": a["to_body"],
                                      "event": f"Status {period_label(v['period'])}: {STATUS_SV.get(v['status'])}",
-                                     "content": v.get("comment"), "position": self.cite(fact)})
+                                     "content": v.get("comment"), "position": self.cite(fact),
+                                     "status_of": (v["period"], STATUS_SV.get(v["status"], v["status"]))})
             status = r.status_at(code, str(self.year))
             self.organs.add(a["to_body"])
             rows.append({"code": code, "title": merged.get("title"), "given_by": a["decision"]["body"],
@@ -614,7 +754,12 @@ class _DischargeBasis:
             "uppdrag_historik", "Uppdragens beslut, revideringar och statusrapporter",
             [("code", "Uppdrag", CODE), *DECISION_COLUMNS, ("event", "Händelse", TEXT), ("content", "Innehåll", TEXT),
              ("position", "Post", POSITION)],
-            history_rows, empty="Inga beslut eller statusrapporter."))
+            history_rows, empty="Inga beslut eller statusrapporter.",
+            compact=([("code", "Uppdrag", CODE), *DECISION_COLUMNS, ("event", "Händelse", TEXT),
+                      ("content", "Innehåll", TEXT), ("position", "Poster", TEXT)], _statuses_per_year(history_rows),
+                     "I PDF-versionen är statusrapporterna sammanfattade per uppdrag och år: varje rapporterad status "
+                     "per period, kommentarerna och posterna. HTML- och CSV-versionerna har en rad per rapport med "
+                     "datum.")))
 
     # follow-up
 
@@ -669,7 +814,12 @@ class _DischargeBasis:
                  ("forecast", "Prognos helår", SEK), ("position", "Post", POSITION)],
                 [{"period": period_label(f.value["period"]), "area": names.get(f.value["area"], f.value["area"]),
                   "outcome": f.value.get("outcome_sek"), "forecast": f.value.get("forecast_sek"),
-                  "position": self.cite(f)} for f in areas]))
+                  "position": self.cite(f)} for f in areas],
+                compact=([("period", "Period", TEXT),
+                          ("areas", "Verksamhetsområde: utfall / prognos helår (kr)", LINES),
+                          ("positions", "Poster", TEXT)], _areas_per_period(areas, names),
+                         "I PDF-versionen en rad per period; HTML- och CSV-versionerna har en rad per "
+                         "verksamhetsområde och period.")))
         if rows:
             labels = [row["period"] for row in rows]
             blocks.append(self.doc.chart({
@@ -787,29 +937,28 @@ class _DischargeBasis:
 
     # every decision
 
-    def _concerns(self, entry: dict) -> bool:
-        data, decision = entry.get("data") or {}, entry.get("decision") or {}
-        if self.code in (decision.get("body"), data.get("body"), data.get("to_body")):
-            return True
-        return data.get("assignment") in {a["code"] for a in self.assignments} \
-            or data.get("result") in {res["code"] for res in self.results}
-
     def _timeline(self) -> None:
         r = self.r
         blocks = self.doc.section("beslut", "Beslut som rör nämnden")
+        assignments = {a["code"] for a in self.assignments}
+        results = {res["code"] for res in self.results}
+        subjects = [f"assignment:{code}" for code in assignments] + [f"result:{code}" for code in results]
+        entries = {e["position"]: e for e in r.decisions(self.cited, self.code, subjects, self.start)}
         chosen = set()
-        for position in sorted(r.entries):
-            entry = r.entries[position]
-            if position in r.retracted or not (entry.get("decision") or entry["type"] == "AuditReportSubmitted"):
+        for position in sorted(entries):
+            entry = entries[position]
+            retracted = entry.get("retracted_by") is not None and entry["retracted_by"] <= r.upto
+            if retracted or not (entry.get("decision") or entry["type"] == "AuditReportSubmitted"):
                 continue
             decided = _entry_date(entry)
             if decided > r.as_of:
                 continue
-            if position in self.cited or (self.start <= decided <= self.end and self._concerns(entry)):
+            if position in self.cited or (self.start <= decided <= self.end
+                                          and _concerns(entry, self.code, assignments, results)):
                 chosen.add(position)
         groups: dict[tuple, list[dict]] = defaultdict(list)
         for position in sorted(chosen):
-            entry = r.entries[position]
+            entry = entries[position]
             decision = entry.get("decision") or {}
             if decision:
                 key = (decision.get("date"), decision.get("body"), decision.get("paragraph") or "",
@@ -845,6 +994,84 @@ class _DischargeBasis:
                 rows.append({"code": code, "name": body["name"]})
         blocks.append(self.doc.table("forkortningar", "Organ som nämns i underlaget",
                                      [("code", "Förkortning", CODE), ("name", "Organ", TEXT)], rows))
+
+
+def _concerns(entry: dict, body: str, assignments: set[str], results: set[str]) -> bool:
+    """Whether an entry is by or about the body, or about one of its uppdrag or results."""
+    data, decision = entry.get("data") or {}, entry.get("decision") or {}
+    if body in (decision.get("body"), data.get("body"), data.get("to_body")):
+        return True
+    return data.get("assignment") in assignments or data.get("result") in results
+
+
+def _statuses_per_year(history_rows: list[dict]) -> list[dict]:
+    """The uppdrag history with each uppdrag's consecutive status reports of a year in one row: every status
+    by period (`mars 2024: Pågår ×2, Slutfört`), the distinct comments and every position."""
+    rows: list[dict] = []
+    for row in history_rows:
+        if row.get("status_of") is None:
+            rows.append(row)
+            continue
+        period, status = row["status_of"]
+        last = rows[-1] if rows else None
+        if last is None or last.get("reports") is None or last["group"] != (row["code"], period[:4]):
+            last = {"code": row["code"], "group": (row["code"], period[:4]), "organ": row["organ"],
+                    "first": row["date"], "reports": [], "comments": [], "positions": []}
+            rows.append(last)
+        last["reports"].append((period_label(period), status))
+        last["last"] = row["date"]
+        last["positions"].append(row["position"])
+        if row.get("content") and row["content"] not in last["comments"]:
+            last["comments"].append(row["content"])
+    for row in rows:
+        reports = row.pop("reports", None)
+        if reports is None:
+            continue
+        by_period: dict[str, list[str]] = defaultdict(list)
+        for label, status in reports:
+            by_period[label].append(status)
+        row["date"] = row["first"] if row["first"] == row["last"] else f"{row['first']} {DASH} {row['last']}"
+        row["event"] = f"Statusrapporter {row['group'][1]} ({len(reports)})"
+        row["content"] = "; ".join(f"{label}: " + ", ".join(_counted(statuses))
+                                   for label, statuses in by_period.items())
+        if row["comments"]:
+            row["content"] += ". Kommentar: " + " / ".join(row["comments"])
+        row["position"] = _positions_text(row["positions"])
+    return rows
+
+
+def _counted(items: list[str]) -> list[str]:
+    """`[a, a, b]` -> `[a ×2, b]`, in order of first appearance."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return [f"{item} ×{n}" if n > 1 else item for item, n in counts.items()]
+
+
+def _targets_per_indicator(history_rows: list[dict]) -> list[dict]:
+    """The målvärde decisions with each målvärde's decisions, oldest first, in one row."""
+    rows: dict[tuple[str, str], dict] = {}
+    for row in history_rows:
+        target = rows.setdefault((row["owner"], row["indicator"]), {
+            "owner": row["owner"], "indicator": row["indicator"], "decisions": [], "positions": []})
+        target["decisions"].append(f"{format_number(row['value'])}: {_decision_text(row)}"
+                                   + (" (gäller)" if row["state"] == "Gäller" else ""))
+        target["positions"].append(row["position"])
+    return [{**row, "positions": _positions_text(row["positions"])} for row in rows.values()]
+
+
+def _areas_per_period(facts: list[Fact], names: dict[str, str]) -> list[dict]:
+    """The follow-up per verksamhetsområde with one row per period (the facts come sorted by period)."""
+    rows: list[dict] = []
+    for fact in facts:
+        v = fact.value
+        label = period_label(v["period"])
+        if not rows or rows[-1]["period"] != label:
+            rows.append({"period": label, "areas": [], "positions": []})
+        rows[-1]["areas"].append(f"{names.get(v['area'], v['area'])}: {format_number(v.get('outcome_sek'), decimals=0)}"
+                                 f" / {format_number(v.get('forecast_sek'), decimals=0)}")
+        rows[-1]["positions"].append(fact.position)
+    return [{**row, "positions": _positions_text(row["positions"])} for row in rows]
 
 
 def _series(items) -> str:

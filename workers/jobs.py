@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 
 from domain.stores import StoreConfig
 from projections.export import export_lines
-from workers.artifacts import ArtifactStore
+from workers.storage import STORE_VARIABLE, ArtifactStorage, StoreUnavailable, artifact_store_from
 
 log = logging.getLogger(__name__)
 
 _tenants = None
+_store: ArtifactStorage | None = None
 
 
 def tenants():
@@ -26,15 +28,26 @@ def tenants():
 
 def use_tenants(registry) -> None:
     """In-process jobs share the web process's registry instead of opening another."""
-    global _tenants
+    global _tenants, _store
     _tenants = registry
+    _store = None  # built again for the registry's data directory unless the web hands over its own
 
 
-def artifact_store() -> ArtifactStore:
-    return ArtifactStore(tenants().config.data_dir / "artifacts")
+def artifact_store() -> ArtifactStorage:
+    """This process's artifact store: the data directory, or the object storage STYRKEDJA_ARTIFACT_STORE names."""
+    global _store
+    if _store is None:
+        _store = artifact_store_from(tenants().config.data_dir, os.environ.get(STORE_VARIABLE))
+    return _store
 
 
-def _progress(store: ArtifactStore, tenant: str, rid: str, progress: int, status: str = "started") -> None:
+def use_artifact_store(store: ArtifactStorage) -> None:
+    """In-process jobs write where the web process reads, whatever its configuration came from."""
+    global _store
+    _store = store
+
+
+def _progress(store: ArtifactStorage, tenant: str, rid: str, progress: int, status: str = "started") -> None:
     store.update(tenant, rid, status=status, progress=progress)
     try:
         from rq import get_current_job
@@ -87,8 +100,12 @@ def build_report(tenant: str, rid: str, kind: str, fmt: str, year: int | None, b
     except Exception as error:
         log.exception("report %s of %s failed", rid, tenant)
         retrying = _retries_left() > 0
-        store.update(tenant, rid, status="queued" if retrying else "failed",
-                     error=f"{type(error).__name__}: {error}" + (" (will be retried)" if retrying else ""))
+        try:
+            store.update(tenant, rid, status="queued" if retrying else "failed",
+                         error=f"{type(error).__name__}: {error}" + (" (will be retried)" if retrying else ""))
+        except StoreUnavailable:
+            # The store itself is down: RQ still knows the job failed, retries it, and the web reads its status.
+            log.warning("report %s of %s: the manifest could not be updated either", rid, tenant)
         raise
 
 

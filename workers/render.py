@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import csv
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -81,8 +82,13 @@ def header_label(column: dict) -> str:
     return column["label"] + (" (kr)" if column["format"] in ("sek", "sek_signed") else "")
 
 
-def _printed(table: dict) -> dict:
-    """The columns a person sees and the rows in their groups (one unnamed group when not grouped)."""
+def _printed(table: dict, for_print: bool = False) -> dict:
+    """The columns a person sees and the rows in their groups (one unnamed group when not grouped).
+
+    In the PDF, a table's compact form when it has one (content.py: fewer rows and cells, every fact kept).
+    """
+    if for_print and table.get("print"):
+        table = {**table, **table["print"]}
     columns = [c for c in table["columns"] if not c.get("detail")]
     group = table.get("group")
     groups: list[dict] = []
@@ -165,7 +171,7 @@ def render_html(document: dict, for_print: bool = False) -> str:
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     return _environment().get_template("report.html").render(
         meta=meta, sections=document["sections"], charts=charts,
-        tables={name: _printed(table) for name, table in document["tables"].items()},
+        tables={name: _printed(table, for_print) for name, table in document["tables"].items()},
         chart_titles={chart["id"]: chart["title"] for chart in document.get("charts", [])},
         basis=basis_items(meta), created=_w3c(meta), css=Markup(css), for_print=for_print,
         numeric=NUMERIC, kind_label=KIND_SV.get(meta["kind"], meta["kind"]),
@@ -202,9 +208,15 @@ def _reproducible(meta: dict):
         previous = os.environ.get("SOURCE_DATE_EPOCH")
         os.environ["SOURCE_DATE_EPOCH"] = str(int(_moment(meta).timestamp()))
         tags.id = _StableIds()
+        # WeasyPrint's box tree has no garbage to collect until it is done, and scanning it again and again
+        # while it grows cost about a tenth of the PDF's time (docs/performance.md, Reports).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             yield
         finally:
+            if collecting:
+                gc.enable()
             del tags.id
             if previous is None:
                 os.environ.pop("SOURCE_DATE_EPOCH", None)

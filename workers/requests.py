@@ -8,9 +8,9 @@ web/api/reports.py and web/ui/reports.py cannot drift apart.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-from workers.artifacts import ArtifactStore, report_id
+from workers.artifacts import EXTENSIONS, report_id
+from workers.storage import ArtifactStorage, StoredFile
 
 AUDIT_REPORT_ROLES = ("auditor", "admin")
 PERIOD_ENDS = {"T1": (4, 30), "T2": (8, 31)}
@@ -58,7 +58,7 @@ def default_as_of(kind: str, year: int | None, period: str | None) -> dt.date:
 
 
 def request_report(tenant: str, app, views, params: dict, principal_id: str, *, role: str | None,
-                   store: ArtifactStore, queue) -> str:
+                   store: ArtifactStorage, queue) -> str:
     """Queue a report (or find the same one already requested) and answer its id.
 
     `params` holds kind, format, year, body, period, as_of (date or None) and known_at (aware datetime
@@ -85,7 +85,7 @@ def request_report(tenant: str, app, views, params: dict, principal_id: str, *, 
            "known_at": known_at.isoformat() if known_at else None, "position": position}
     rid = report_id(tenant, job)
     existing = store.manifest(tenant, rid)
-    if existing is None or existing.get("status") == "failed":
+    if existing is None or existing.get("status") == "failed" or lost(store, tenant, rid, existing):
         store.save_manifest(tenant, rid, {
             "id": rid, "status": "queued", "progress": 0, "kind": kind, "format": params["format"],
             "year": year, "body": body, "period": job["period"], "as_of": job["as_of"],
@@ -99,7 +99,12 @@ def request_report(tenant: str, app, views, params: dict, principal_id: str, *, 
     return rid
 
 
-def report_status(store: ArtifactStore, queue, tenant: str, rid: str) -> dict | None:
+def lost(store: ArtifactStorage, tenant: str, rid: str, manifest: dict) -> bool:
+    """A finished report whose file is gone from the store (deleted, a bucket emptied) is built again."""
+    return manifest.get("status") == "finished" and not store.has_file(tenant, rid, manifest["format"])
+
+
+def report_status(store: ArtifactStorage, queue, tenant: str, rid: str) -> dict | None:
     """The manifest, marked failed when the queue knows its job died without saying so; None if unknown."""
     manifest = store.manifest(tenant, rid)
     if manifest is None:
@@ -111,32 +116,29 @@ def report_status(store: ArtifactStore, queue, tenant: str, rid: str) -> dict | 
     return manifest
 
 
-def report_file(store: ArtifactStore, tenant: str, rid: str) -> tuple[Path, str, dict] | None:
-    """The finished artifact's path and download name; None if unknown, ReportNotReady if not finished."""
+def report_file(store: ArtifactStorage, tenant: str, rid: str) -> tuple[StoredFile, str, dict] | None:
+    """The finished artifact, opened, and its download name; None if unknown, ReportNotReady if not finished.
+
+    ArtifactMissing when the manifest says finished but the store has no file; StoreUnavailable when the store
+    cannot be reached. The caller closes the StoredFile (streaming the response does).
+    """
     manifest = store.manifest(tenant, rid)
     if manifest is None:
         return None
     if manifest["status"] != "finished":
         raise ReportNotReady(manifest["status"])
-    path = store.file_path(tenant, rid, manifest["format"])
-    name = f"{tenant}-{manifest['kind']}-{manifest['based_on']['position']}.{path.suffix.lstrip('.')}"
-    return path, name, manifest
+    stored = store.open_file(tenant, rid, manifest["format"])
+    name = f"{tenant}-{manifest['kind']}-{manifest['based_on']['position']}.{EXTENSIONS[manifest['format']]}"
+    return stored, name, manifest
 
 
-def recent_reports(store: ArtifactStore, tenant: str, limit: int = 25) -> list[dict]:
+def recent_reports(store: ArtifactStorage, tenant: str, limit: int = 25) -> list[dict]:
     """This tenant's reports, newest request first (by requested_at, else by the manifest's last change)."""
-    folder = store.root / tenant
-    if not folder.is_dir():
-        return []
     found = []
-    for path in folder.glob("*.json"):
-        manifest = store.manifest(tenant, path.stem)
-        if not manifest or "kind" not in manifest:
+    for rid, manifest, changed in store.list_manifests(tenant):
+        if "kind" not in manifest:
             continue
-        try:
-            changed = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="seconds")
-        except FileNotFoundError:
-            continue
-        found.append({**manifest, "id": path.stem, "requested_at": manifest.get("requested_at") or changed})
+        found.append({**manifest, "id": rid,
+                      "requested_at": manifest.get("requested_at") or changed.isoformat(timespec="seconds")})
     found.sort(key=lambda m: (m["requested_at"], m["id"]), reverse=True)
     return found[:limit]

@@ -286,3 +286,22 @@ def test_pdf_identifier_changes_only_with_its_inputs():
     other["meta"]["position"] = 43
     assert pdf_identifier(other["meta"]) != pdf_identifier(META)
     assert pdf_identifier(dict(META)) == pdf_identifier(META)
+
+
+def test_pdf_prints_a_tables_compact_form_and_html_and_csv_keep_every_row():
+    from pypdf import PdfReader
+
+    doc = document()
+    doc["tables"]["ram"]["print"] = {
+        "columns": [column("decided", "Datum, organ, §, dnr", "text"), column("matter", "Ärende", "lines")],
+        "rows": [{"decided": "2023-06-21 KF §98, KS 2023/1", "matter": ["Ram 2024 fastställs", "Uppdrag <U1>; ges"]}],
+        "footer": [], "note": "I PDF-versionen sammanfattad; HTML- och CSV-versionerna har varje rad."}
+    screen = render(doc, "html").decode()
+    assert "2023-06-21 KF §98, KS 2023/1" not in screen and "Avvikelse = ram − prognos." in screen
+    assert "−14 000 000".replace(" ", NBSP) in screen
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(render(doc, "pdf"))).pages)
+    text = text.replace(NBSP, " ")
+    assert "2023-06-21 KF §98, KS 2023/1" in text and "I PDF-versionen sammanfattad" in text
+    assert "14 000 000" not in text and "Uppdrag <U1>; ges" in text
+    archive = zipfile.ZipFile(io.BytesIO(render(doc, "csv")))
+    assert archive.read("ram.csv").decode("utf-8-sig").splitlines()[0].startswith("Datum;Organ;Paragraf")

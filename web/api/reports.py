@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, send_file, url_for
+from flask import current_app, g, request, url_for
 
 from web.api.base import Blueprint
 from web.api.schemas import ReportAcceptedSchema, ReportRequestSchema, ReportStatusSchema
+from web.artifact_download import artifact_response
 from web.auth import READ
 from web.errors import ApiError
 from web.tenancy import tenant_app
@@ -21,8 +22,17 @@ from workers.requests import (
 from workers.requests import report_file as find_report_file
 from workers.requests import report_status as find_report_status
 from workers.requests import request_report as queue_report
+from workers.storage import ArtifactMissing
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/t/<tenant>", description="Reports")
+
+
+@blp.before_request
+def authorise():
+    """The caller before the query: no token is 401 and a foreign tenant 404, whatever else the request says."""
+    if request.view_args and "tenant" in request.view_args:
+        tenant_app(request.view_args["tenant"], READ)
+
 
 __all__ = ["AUDIT_REPORT_ROLES", "PERIOD_ENDS", "blp", "default_as_of"]
 
@@ -43,6 +53,7 @@ def _store_and_queue():
 @blp.route("/reports", methods=["POST"])
 @blp.arguments(ReportRequestSchema)
 @blp.response(202, ReportAcceptedSchema)
+@blp.errors(401, 403, 404, 422, 503)
 @blp.doc(summary="Request a report built on the ledger as it stands (or as of as_of / known_at)")
 def request_report(data: dict, tenant: str):
     app = tenant_app(tenant, READ)
@@ -58,6 +69,7 @@ def request_report(data: dict, tenant: str):
 
 @blp.route("/reports/<rid>", methods=["GET"])
 @blp.response(200, ReportStatusSchema)
+@blp.errors(401, 403, 404, 503)
 @blp.doc(summary="A report's status and progress, and where to download it when finished")
 def report_status(tenant: str, rid: str):
     tenant_app(tenant, READ)
@@ -72,7 +84,10 @@ def report_status(tenant: str, rid: str):
 
 
 @blp.route("/reports/<rid>/file", methods=["GET"])
-@blp.doc(summary="The report's artifact", responses={"200": {"description": "The file"}})
+@blp.doc(summary="The report's artifact", responses={"200": {"description": "The file", "content": {
+    media_type: {"schema": {"type": "string", "format": "binary"}}
+    for media_type in sorted(set(MEDIA_TYPES.values()))}}})
+@blp.errors(401, 403, 404, 409, 503)
 def report_file(tenant: str, rid: str):
     tenant_app(tenant, READ)
     store, _ = _store_and_queue()
@@ -83,10 +98,9 @@ def report_file(tenant: str, rid: str):
         found = find_report_file(store, tenant, rid)
     except ReportNotReady as not_ready:
         raise ApiError(409, "report_not_ready", f"The report is {not_ready.status}.") from None
+    except ArtifactMissing:
+        raise ApiError(404, "not_found", "The report's file is missing from the artifact store; "
+                                         "request the report again to build it anew.") from None
     if found is None:
         raise ApiError(404, "not_found", "No such report.")
-    path, name, manifest = found
-    response = send_file(path, mimetype=MEDIA_TYPES[manifest["format"]], as_attachment=True, download_name=name,
-                         etag=manifest.get("sha256"), max_age=0)
-    response.headers["X-Content-SHA256"] = manifest.get("sha256", "")
-    return response
+    return artifact_response(*found)

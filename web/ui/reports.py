@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, g, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from web.api.schemas import REPORT_FORMATS
+from web.artifact_download import artifact_response
 from web.errors import SERVICE_ERRORS
 from web.ui import labels
 from web.ui.blueprint import ui
 from web.ui.context import load_tenant
-from workers.artifacts import MEDIA_TYPES
 from workers.requests import (
     ReportNotReady,
     ReportRequestRefused,
@@ -25,6 +25,7 @@ from workers.requests import (
     report_status,
     request_report,
 )
+from workers.storage import ArtifactMissing
 
 # The bodies whose year is tried in an ansvarsprövning (nämnder, KS and fullmäktigeberedningar).
 DISCHARGE_BODY_KINDS = ("executive_board", "committee", "council_committee")
@@ -201,10 +202,8 @@ def report_download(tenant: str, rid: str):
         found = report_file(store, tenant, rid)
     except ReportNotReady:
         return redirect(url_for("ui.report", tenant=tenant, rid=rid))
+    except ArtifactMissing:
+        abort(404)
     if found is None:
         abort(404)
-    path, name, manifest = found
-    response = send_file(path, mimetype=MEDIA_TYPES[manifest["format"]], as_attachment=True, download_name=name,
-                         etag=manifest.get("sha256"), max_age=0)
-    response.headers["X-Content-SHA256"] = manifest.get("sha256", "")
-    return response
+    return artifact_response(*found)
