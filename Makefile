@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test services system-deps lint bench demo clean
+.PHONY: run test services system-deps lint bench demo clean stack stack-stop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/styrkedja demo
+
+# Production shape on one machine: gunicorn, two RQ workers and the projection runner (docs/operations.md).
+stack: $(STAMP) services
+	$(BIN)/python -m web.ops_stack start
+
+stack-stop:
+	$(BIN)/python -m web.ops_stack stop
 
 bench: $(STAMP) services
 	$(BIN)/python bench/append.py

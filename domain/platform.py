@@ -110,6 +110,15 @@ class User(Aggregate):
     def rotate_token(self, token_digest: str) -> None:
         self.token_digest = token_digest
 
+    @event("TokenRevoked")
+    def revoke_token(self) -> None:
+        # No secret digests to the empty string: the user keeps their account and password, not their token.
+        self.token_digest = ""
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_digest)
+
     @event("PasswordSet")
     def set_password(self, password_hash: str) -> None:
         self.password_hash = password_hash
@@ -284,9 +293,19 @@ class Platform(Application):
         return user if hmac.compare_digest(user.token_digest, digest(secret)) else None
 
     def rotate_token(self, user_id: UUID) -> str:
+        """A new token for the user; the old one fails at once in this process, within AUTH_CACHE_SECONDS in others."""
         user = self.user(user_id)
         token, token_digest = new_token(user.id)
         user.rotate_token(token_digest)
         self.save(user)
         self.forget_tokens()
         return token
+
+    def revoke_token(self, user_id: UUID) -> User:
+        """End the user's API token (no new one); signing in with a password still works. Rerunning is a no-op."""
+        user = self.user(user_id)
+        if user.has_token:
+            user.revoke_token()
+            self.save(user)
+            self.forget_tokens()
+        return user

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
+import time
 from collections import OrderedDict
 
 from domain.application import Governance
@@ -13,18 +15,29 @@ from domain.stores import StoreConfig, check_slug, schema_name
 from projections.pool import connection, share_pool
 from projections.queries import TenantViews, open_views
 
-DEFAULT_CACHE_SIZE = 256
+# Sweden has 290 municipalities; an open tenant costs about 55 KiB in a web process (docs/operations.md),
+# so a cache that holds them all is cheap, and one that does not reopens a tenant on every request.
+DEFAULT_CACHE_SIZE = 1024
+
+
+def cache_size_from_environ() -> int:
+    text = os.environ.get("STYRKEDJA_TENANT_CACHE", "").strip()
+    if not text:
+        return DEFAULT_CACHE_SIZE
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"STYRKEDJA_TENANT_CACHE must be a positive whole number, not {text!r}.")
+    return int(text)
 
 
 class Tenants:
     """Opens each tenant's application lazily; hundreds of tenants share one connection pool."""
 
-    def __init__(self, config: StoreConfig, cache_size: int = DEFAULT_CACHE_SIZE,
+    def __init__(self, config: StoreConfig, cache_size: int | None = None,
                  inline_projections: bool | None = None) -> None:
         # Every tenant's datastore borrows from one pool per process.
         config = dataclasses.replace(config, factory_hook=share_pool)
         self.config = config
-        self.cache_size = cache_size
+        self.cache_size = cache_size_from_environ() if cache_size is None else cache_size
         # Embedded default: the read models are brought up to date in-process (SQLite has no
         # subscriptions). On PostgreSQL the projection runner does it, woken by NOTIFY.
         self.inline_projections = (not config.is_postgres) if inline_projections is None else inline_projections
@@ -33,7 +46,7 @@ class Tenants:
         self._lock = threading.Lock()
         if config.is_postgres:
             create_schema(config, "platform")
-        self.platform = Platform(config, create_table=True)
+        self.platform = _open_platform(config)
 
     def create(self, slug: str, name: str, municipality_code: str, settings: dict | None = None) -> Tenant:
         """Provision the store, record the founding bodies, then list the tenant (safe to rerun after a crash)."""
@@ -94,6 +107,23 @@ class Tenants:
                 app.close()
             self._apps.clear()
         self.platform.close()
+
+
+def _open_platform(config: StoreConfig, attempts: int = 5) -> Platform:
+    """The platform registry, its tables made if missing.
+
+    Processes started together (gunicorn's workers, RQ workers, the runner) all run the library's
+    CREATE ... IF NOT EXISTS / CREATE OR REPLACE at once, and PostgreSQL refuses the losers with
+    "tuple concurrently updated"; once the winner is done the statements are no-ops, so try again.
+    """
+    from eventsourcing.persistence import InternalError
+
+    for attempt in range(1, attempts):
+        try:
+            return Platform(config, create_table=True)
+        except InternalError:
+            time.sleep(0.2 * attempt)
+    return Platform(config, create_table=True)
 
 
 def create_schema(config: StoreConfig, schema: str) -> None:

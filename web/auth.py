@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 
 from domain.platform import User
+from web.access_audit import token_refused, token_used
 from web.errors import ApiError
 
 # Roles allowed each kind of request (docs/api.md, "Roles").
@@ -59,8 +60,9 @@ def authenticate() -> Principal:
         return g.principal
     user = current_app.extensions["styrkedja"].platform.authenticate(token)
     if user is None:
-        raise ApiError(401, "invalid_token", "The token is not valid.")
+        raise token_refused(token)  # 401, or 429 after too many failures from this address (web/access_audit.py)
     g.principal = Principal(user=user)
+    token_used(user)  # the access audit trail: a dict lookup except on a token's first use in an hour
     return g.principal
 
 

@@ -19,7 +19,19 @@ def _tenants():
     return Tenants(StoreConfig.from_environ())
 
 
+def _log_as_configured() -> None:
+    """Long-running commands log in STYRKEDJA_LOG_FORMAT (json in the stack), like the web app under gunicorn."""
+    import logging
+
+    from web.logs import configure_logging
+
+    configure_logging()
+    # `styrkedja serve`'s development server would repeat each request in its own format: ours has the id.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
 def cmd_serve(args) -> int:
+    _log_as_configured()
     from web import create_app
 
     tenants = _tenants()
@@ -90,11 +102,40 @@ def cmd_tenants_create(args) -> int:
 
 
 def cmd_tenants_list(args) -> int:
+    from web.ops_checks import tenant_positions
+
     tenants = _tenants()
-    for tenant in tenants.platform.tenants():
-        head = tenants.get(tenant.slug).ledger_head()[0]
-        print(f"{tenant.slug}\t{tenant.municipality_code}\t{tenant.name}\t{head} events")
+    listed = tenants.platform.tenants()
+    positions = {p.slug: p for p in tenant_positions(tenants.config, [t.slug for t in listed])}
+    rows = [{"slug": t.slug, "name": t.name, "municipality_code": t.municipality_code,
+             "events": positions[t.slug].head, "projected": positions[t.slug].projected,
+             "lag": positions[t.slug].lag} for t in listed]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    table = [("SLUG", "NAME", "EVENTS", "PROJECTED", "LAG")]
+    table += [(r["slug"], r["name"], str(r["events"]), str(r["projected"]), str(r["lag"])) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    for row in table:
+        cells = [cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        print("  ".join(cells).rstrip())
     return 0
+
+
+def cmd_ready(args) -> int:
+    """The checks of /readyz from the command line (a container's health check); exit 1 when not ready."""
+    from web.ops_checks import max_lag, readiness, worker_registered
+
+    redis_url = os.environ.get("REDIS_URL") or None
+    if args.worker:
+        # A report worker needs its queue and its own registration, not the read models' freshness.
+        checks = {"worker": worker_registered(redis_url)}
+        ready = checks["worker"]["state"] == "ok"
+        body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    else:
+        ready, body = readiness(_tenants(), redis_url, max_lag(), check_storage=False)
+    print(json.dumps(body, ensure_ascii=False))
+    return 0 if ready else 1
 
 
 def cmd_users_add(args) -> int:
@@ -127,6 +168,31 @@ def cmd_users_password(args) -> int:
     return 0
 
 
+def cmd_users_token(args) -> int:
+    """Rotate (print the new token) or revoke a user's API token, and keep it in the access audit trail."""
+    import datetime as dt
+
+    from projections.access_audit import AccessAudit, AccessEvent
+
+    tenants = _tenants()
+    user = tenants.platform.user_by_email(args.tenant, args.email)
+    if user is None:
+        print(f"No user {args.email} in {args.tenant}", file=sys.stderr)
+        return 2
+    if args.revoke:
+        tenants.platform.revoke_token(user.id)
+        kind, said = "token_revoked", f"Token revoked for {args.email} in {args.tenant}"
+    else:
+        said = tenants.platform.rotate_token(user.id)
+        kind = "token_rotated"
+    AccessAudit(tenants.config).append(AccessEvent(
+        at=dt.datetime.now(dt.UTC), tenant=args.tenant, user_id=str(user.id), kind=kind, outcome="success",
+        ip=None, user_agent="styrkedja command line"))
+    print(said)
+    print("Running web processes stop accepting the old token within 5 seconds.", file=sys.stderr)
+    return 0
+
+
 def cmd_ledger_verify(args) -> int:
     from domain.ledger import verify_export
 
@@ -149,17 +215,41 @@ def cmd_ledger_verify(args) -> int:
 def cmd_export(args) -> int:
     from projections.export import export_lines
 
-    app = _tenants().get(args.tenant)
+    tenants = _tenants()
+    app = tenants.get(args.tenant)
     if app is None:
         print(f"No tenant {args.tenant}", file=sys.stderr)
         return 2
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
-        for line in export_lines(app):
+        # The header names the municipality too, so `styrkedja restore` needs nothing but the file.
+        for line in export_lines(app, about=tenants.platform.find_tenant(args.tenant)):
             out.write(line + "\n")
     finally:
         if out is not sys.stdout:
             out.close()
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from domain.restore import RestoreRefusedError
+    from projections.restore import restore
+
+    settings = {}
+    if args.threshold is not None:
+        settings["reallocation_council_threshold_percent"] = args.threshold
+    try:
+        with open(args.file, encoding="utf-8") as lines:
+            restored = restore(_tenants(), lines, slug=args.tenant, name=args.name,
+                               municipality_code=args.municipality_code, settings=settings)
+    except RestoreRefusedError as error:
+        print(f"styrkedja: restore refused, nothing written: {error.message}", file=sys.stderr)
+        return 1
+    tenant = restored.tenant
+    print(f"Restored {tenant.slug} ({tenant.name}, {tenant.municipality_code}): {restored.head_position} events, "
+          f"head {restored.head_hash}" + (" (finished an interrupted restore)" if restored.resumed else ""))
+    print(f"Users and API tokens are not part of the ledger: add them anew with "
+          f"`styrkedja users add --tenant {tenant.slug} ...`.")
     return 0
 
 
@@ -184,15 +274,33 @@ def cmd_replay(args) -> int:
 
 
 def cmd_projections_run(args) -> int:
+    _log_as_configured()
+    import logging
+
     from projections.runner import ProjectionRunner
 
-    runner = ProjectionRunner(_tenants())
-    print("Projection runner started", flush=True)
-    try:
-        runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
-    return 0
+    tenants = _tenants()
+    runner = ProjectionRunner(tenants)
+    # A log line, not a print: the stack's log files hold JSON lines only.
+    how = "PostgreSQL LISTEN/NOTIFY" if tenants.config.is_postgres else "polling SQLite"
+    logging.getLogger("projections.runner").info("projection runner started (%s)", how)
+    import time
+
+    import psycopg
+    from eventsourcing.persistence import PersistenceError
+
+    while True:
+        try:
+            runner.run()
+            return 0
+        except KeyboardInterrupt:
+            runner.stop()
+            return 0
+        except (psycopg.Error, PersistenceError, ConnectionError) as error:  # ConnectionError: pool.DatabaseUnavailable
+            # A database restart or failover must not need a restart of the runner: it starts over (the
+            # tracking records say where each tenant was) once the database answers again.
+            logging.getLogger("projections.runner").warning("database unavailable, retrying in 1 s: %s", error)
+            time.sleep(1.0)
 
 
 def cmd_projections_rebuild(args) -> int:
@@ -210,6 +318,7 @@ def cmd_projections_rebuild(args) -> int:
 
 def cmd_worker(args) -> int:
     """An RQ worker for the report queue; start several for more throughput."""
+    _log_as_configured()
     from redis import Redis
     from rq import Worker
 
@@ -220,8 +329,11 @@ def cmd_worker(args) -> int:
         print("styrkedja: set REDIS_URL; without it reports run inside `styrkedja serve`", file=sys.stderr)
         return 2
     # A job whose worker died (kill -9, lost machine) is retried after RQ's maintenance pass notices
-    # its expired heartbeat; run that pass every minute instead of every ten.
-    worker = Worker([QUEUE_NAME], connection=Redis.from_url(url), name=args.name, maintenance_interval=60)
+    # its expired heartbeat. That pass also restarts the scheduler, which moves retries back to the queue
+    # and dies when Redis restarts; it runs only between dequeues, each blocking up to worker_ttl - 15 s.
+    # So: a pass every 15 s, a dequeue at most every 20 s (RQ's defaults: 10 minutes and 405 s).
+    worker = Worker([QUEUE_NAME], connection=Redis.from_url(url), name=args.name, maintenance_interval=15,
+                    worker_ttl=35)
     worker.work(burst=args.burst, with_scheduler=True)
     return 0
 
@@ -244,7 +356,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--municipality-code", required=True)
     create.add_argument("--threshold", type=int, help="reallocation council threshold, percent of the frame")
     create.set_defaults(func=cmd_tenants_create)
-    tenants.add_parser("list", help="list tenants with event counts").set_defaults(func=cmd_tenants_list)
+    listing = tenants.add_parser("list", help="tenants with their events, projected position and projection lag")
+    listing.add_argument("--json", action="store_true", help="one JSON array instead of a table")
+    listing.set_defaults(func=cmd_tenants_list)
+    ready = sub.add_parser("ready", help="the checks of /readyz (database, Redis, projection lag); exit 1 if not ready")
+    ready.add_argument("--worker", action="store_true",
+                       help="instead: is a report worker of this host registered in Redis (a worker's health check)")
+    ready.set_defaults(func=cmd_ready)
 
     users = sub.add_parser("users", help="users of a tenant").add_subparsers(dest="action", required=True)
     add = users.add_parser("add", help="add a user and print their API token")
@@ -259,6 +377,11 @@ def parser() -> argparse.ArgumentParser:
     password.add_argument("--email", required=True)
     password.add_argument("--password", help="the password (prompted for when left out)")
     password.set_defaults(func=cmd_users_password)
+    token = users.add_parser("token", help="rotate a user's API token (prints the new one) or revoke it")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--email", required=True)
+    token.add_argument("--revoke", action="store_true", help="end the token without issuing a new one")
+    token.set_defaults(func=cmd_users_token)
 
     ledger = sub.add_parser("ledger", help="the hash-chained ledger").add_subparsers(dest="action", required=True)
     verify = ledger.add_parser("verify", help="recompute the chain; exit 1 and name the first bad position")
@@ -271,6 +394,14 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--tenant", required=True)
     export.add_argument("-o", "--output")
     export.set_defaults(func=cmd_export)
+
+    restore = sub.add_parser("restore", help="recreate a tenant from its export in an empty store (verifies it first)")
+    restore.add_argument("file")
+    restore.add_argument("--tenant", help="the tenant's slug, only for an export whose header names none")
+    restore.add_argument("--name", help="the municipality's name, if the export's header has none")
+    restore.add_argument("--municipality-code", help="the four-digit kommunkod, if the export's header has none")
+    restore.add_argument("--threshold", type=int, help="reallocation council threshold, percent of the frame")
+    restore.set_defaults(func=cmd_restore)
 
     replay = sub.add_parser("replay", help="the state as of a date from an export alone (verifies it first)")
     replay.add_argument("file")

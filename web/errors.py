@@ -23,9 +23,12 @@ STATUS_BY_ERROR: list[tuple[type[e.DomainError], int]] = [
 # because every command is one atomic save.
 SERVICE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 try:
+    from psycopg import OperationalError as ConnectionLost
     from psycopg_pool import PoolTimeout
 
-    SERVICE_ERRORS += (PoolTimeout,)
+    # The driver's own error, raised past the library's retries when the server goes away mid-command
+    # (a connection held for a whole command, commit on a dead socket).
+    SERVICE_ERRORS += (PoolTimeout, ConnectionLost)
 except ImportError:  # pragma: no cover - psycopg is a dependency
     pass
 try:
@@ -40,11 +43,12 @@ except ImportError:  # pragma: no cover
 class ApiError(Exception):
     """An answer other than success, raised from a view."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After on 429
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict:
@@ -61,6 +65,15 @@ def status_of(error: e.DomainError) -> int:
     return 422
 
 
+def _broke_mid_command(error: Exception) -> bool:
+    try:
+        from psycopg import OperationalError as DriverError
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(error, DriverError) and not isinstance(error, PoolTimeout)
+
+
 def register(app) -> None:
     @app.errorhandler(e.DomainError)
     def domain_error(error: e.DomainError):
@@ -68,12 +81,18 @@ def register(app) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
-        return jsonify(error_body(error.code, error.message)), error.status
+        return jsonify(error_body(error.code, error.message)), error.status, error.headers
 
     def service_down(error: Exception):
         log.warning("backing service unavailable: %s", error)
-        return jsonify(error_body("service_unavailable",
-                                  "A backing service is unavailable; nothing was recorded. Try again shortly.")), 503
+        if _broke_mid_command(error):
+            # The connection may have died during the commit: the save was atomic, but whether it landed is
+            # unknown here. Resending with the same Idempotency-Key answers the truth without recording twice.
+            message = ("The database connection broke during the request; it was recorded entirely or not at all. "
+                       "Resend it with the same Idempotency-Key to learn which.")
+        else:
+            message = "A backing service is unavailable; nothing was recorded. Try again shortly."
+        return jsonify(error_body("service_unavailable", message)), 503
 
     for cls in SERVICE_ERRORS:
         app.register_error_handler(cls, service_down)

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import http
+
 from flask import request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 
+from web.api.schemas import ErrorSchema, ValidationErrorSchema
 from web.errors import error_body
 
 
 class StyrkedjaApi(Api):
+    # The document describes the error bodies the app really sends (docs/api.md, "Answers").
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_responses(self):
+        """One response component per status, with the body that status really has (400 differs)."""
+        for status in http.HTTPStatus:
+            response: dict = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ValidationErrorSchema if status == 400 else ErrorSchema
+            prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any other error", "schema": ErrorSchema}
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
     def handle_http_exception(self, error):
         if not request.path.startswith("/api/"):
             from web.ui.errors import html_error
@@ -40,6 +59,12 @@ def init_api(app) -> StyrkedjaApi:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = StyrkedjaApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    from flask_smorest.spec.plugins import integerconverter2paramschema
+
+    from web.api.commands import YearConverter
+
+    app.url_map.converters["year"] = YearConverter
+    api.register_converter(YearConverter, integerconverter2paramschema)
     from web.api.ledger import blp as ledger_blp
     from web.api.platform import blp as platform_blp
     from web.api.queries import blp as queries_blp

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http
+
 import flask_smorest
 from webargs.flaskparser import FlaskParser
 
@@ -14,3 +16,11 @@ class Parser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
+
+    def errors(self, *statuses: int):
+        """Document the refusals a view can answer, each with its body (docs/api.md, "Answers")."""
+        def decorator(func):
+            for status in statuses:
+                func = self.alt_response(status, response=http.HTTPStatus(status).name)(func)
+            return func
+        return decorator

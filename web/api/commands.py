@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from werkzeug.routing import IntegerConverter
+
 from domain.application import Governance
 from domain.decisions import Decision
 from web.api import schemas as s
 from web.auth import AUDIT, DECIDE, REPORT
+
+
+class YearConverter(IntegerConverter):
+    """A budget year in a path, within the bounds a year has in a body (schemas.YEAR): any other is no such budget."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1900, max=2200)
+
 
 Run = Callable[[Governance, dict, dict, dict], dict]
 Scope = Callable[[Governance, dict, dict], "str | None"]
@@ -97,11 +107,11 @@ COMMANDS: list[Command] = [
             summary="Adopt the MRP (KF)"),
     Command("adjust_frame", "/frames/adjustments", s.FrameAdjustmentSchema, call("adjust_frame"),
             summary="Adjust a frame during the year (tilläggsanslag, KF)"),
-    Command("set_allocation", "/bodies/<body>/budgets/<int:year>/allocations", s.AllocationSchema,
+    Command("set_allocation", "/bodies/<body>/budgets/<year:year>/allocations", s.AllocationSchema,
             call("set_allocation"), summary="Set a line of the detailed budget (the body)"),
-    Command("adopt_budget", "/bodies/<body>/budgets/<int:year>/adoption", s.AdoptionSchema,
+    Command("adopt_budget", "/bodies/<body>/budgets/<year:year>/adoption", s.AdoptionSchema,
             call("adopt_budget"), summary="Adopt the verksamhetsplan with detailed budget (the body)"),
-    Command("reallocate", "/bodies/<body>/budgets/<int:year>/reallocations", s.ReallocationSchema,
+    Command("reallocate", "/bodies/<body>/budgets/<year:year>/reallocations", s.ReallocationSchema,
             call("reallocate"), summary="Omdisposition between activity areas (the body, or KF)"),
     Command("report_financial", "/follow-ups/financial", s.FinancialSchema, call("report_financial"),
             roles=REPORT, scope=lambda app, data, path: data["body"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app
+from flask import current_app, request
 
 from projections.queries import TenantViews
 from web.api.base import Blueprint
@@ -21,6 +21,14 @@ from web.errors import ApiError
 from web.tenancy import tenant_app
 
 blp = Blueprint("queries", __name__, url_prefix="/api/v1/t/<tenant>", description="State, timeline and diff")
+
+
+@blp.before_request
+def authorise():
+    """The caller before the query: no token is 401 and a foreign tenant 404, whatever else the request says."""
+    if request.view_args and "tenant" in request.view_args:
+        tenant_app(request.view_args["tenant"], READ)
+
 
 LAG_TIMEOUT_SECONDS = 2.0
 
@@ -41,6 +49,7 @@ def read_side(tenant: str, min_position: int | None) -> TenantViews:
 @blp.route("/state", methods=["GET"])
 @blp.arguments(AsOfQuerySchema, location="query")
 @blp.response(200, StateSchema)
+@blp.errors(401, 403, 404, 503)
 @blp.doc(summary="The whole plan state in force on as_of, as recorded up to known_at")
 def state(query: dict, tenant: str):
     views = read_side(tenant, query["min_position"])
@@ -50,6 +59,7 @@ def state(query: dict, tenant: str):
 @blp.route("/bodies/<body>/state", methods=["GET"])
 @blp.arguments(AsOfQuerySchema, location="query")
 @blp.response(200, StateSchema)
+@blp.errors(401, 403, 404, 503)
 @blp.doc(summary="One body's state in force on as_of, as recorded up to known_at")
 def body_state(query: dict, tenant: str, body: str):
     views = read_side(tenant, query["min_position"])
@@ -65,6 +75,7 @@ def body_state(query: dict, tenant: str, body: str):
 @blp.route("/timeline", methods=["GET"])
 @blp.arguments(TimelineQuerySchema, location="query")
 @blp.response(200, TimelinePageSchema)
+@blp.errors(401, 403, 404, 503)
 @blp.doc(summary="Decisions and reports, newest first, with both times, decision, recorder and hash")
 def timeline(query: dict, tenant: str):
     views = read_side(tenant, query["min_position"])
@@ -78,6 +89,7 @@ def timeline(query: dict, tenant: str):
 @blp.route("/diff", methods=["GET"])
 @blp.arguments(DiffQuerySchema, location="query")
 @blp.response(200, DiffSchema)
+@blp.errors(401, 403, 404, 503)
 @blp.doc(summary="What changed in force between two dates, change by change, with the decision behind each")
 def diff(query: dict, tenant: str):
     views = read_side(tenant, query["min_position"])

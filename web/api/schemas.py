@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from domain.assessments import ATTAINMENTS
@@ -18,10 +20,42 @@ MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="A month, e.g. 2024-04
 YEAR = validate.Range(min=1900, max=2200)
 TEXT = validate.Length(min=1, max=10000)
 NAME = validate.Length(min=1, max=300)
+# Bounds that keep every number and moment inside what the stores and the calendar hold: a 64-bit integer
+# column, a JSON number a browser reads exactly, a date a query can step a day past, a moment in UTC.
+MAX_SEK = 10**15  # a thousand times Sweden's GDP in kronor: no municipality's amount comes near
+AMOUNT = validate.Range(min=0, max=MAX_SEK)
+SIGNED_AMOUNT = validate.Range(min=-MAX_SEK, max=MAX_SEK)
+MAX_MEASURE = 10**15
+POSITION = validate.Range(min=0, max=2**62)
+DAY = validate.Range(min=dt.date(1000, 1, 1), max=dt.date(9998, 12, 31))
+MOMENT = validate.Range(min=dt.datetime(1000, 1, 1, tzinfo=dt.UTC), max=dt.datetime(9998, 12, 31, tzinfo=dt.UTC))
+
+
+class String(fields.String):
+    """Text without NUL: PostgreSQL refuses it as a text value (a ?subject= with one answered 500); no text needs it."""
+
+    default_error_messages = {"nul": "Text may not contain the NUL character (\\u0000)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise self.make_error("nul")
+        return text
+
+
+def _within_measure(value) -> None:
+    if not -MAX_MEASURE <= value <= MAX_MEASURE:
+        raise ValidationError(f"Must be between -{MAX_MEASURE} and {MAX_MEASURE}.")
+
+
+def Measure(**kw):  # noqa: N802 - reads like a field type
+    """A target or outcome value: a JSON number, decimals allowed, documented with its bounds as numbers."""
+    return fields.Decimal(as_string=False, allow_nan=False, validate=_within_measure,
+                          metadata={"minimum": -MAX_MEASURE, "maximum": MAX_MEASURE}, **kw)
 
 
 def Code(**kw):  # noqa: N802 - reads like a field type
-    return fields.String(validate=CODE, **kw)
+    return String(validate=CODE, **kw)
 
 
 class Strict(Schema):
@@ -32,12 +66,12 @@ class Strict(Schema):
 class DecisionSchema(Strict):
     body = Code(required=True, metadata={"description": "Code of the deciding body, e.g. KF"})
     date = fields.Date(required=True, metadata={"description": "Meeting date"})
-    kind = fields.String(load_default="meeting", validate=validate.OneOf(["meeting", "delegated"]))
-    paragraph = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
-    registry_number = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
+    kind = String(load_default="meeting", validate=validate.OneOf(["meeting", "delegated"]))
+    paragraph = String(load_default=None, validate=validate.Length(min=1, max=40))
+    registry_number = String(load_default=None, validate=validate.Length(min=1, max=60))
     effective_from = fields.Date(load_default=None)
-    delegation = fields.String(load_default=None, validate=validate.Length(min=1, max=200),
-                               metadata={"description": "The delegation decision a delegated decision rests on"})
+    delegation = String(load_default=None, validate=validate.Length(min=1, max=200),
+                        metadata={"description": "The delegation decision a delegated decision rests on"})
 
     @validates_schema
     def check_kind(self, data, **kwargs):
@@ -54,15 +88,36 @@ class Decided(Strict):
 
 
 class EarmarkSchema(Strict):
-    purpose = fields.String(required=True, validate=NAME)
-    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    purpose = String(required=True, validate=NAME)
+    amount_sek = fields.Integer(required=True, strict=True, validate=AMOUNT)
 
 
 class RecordingSchema(Schema):
-    event_id = fields.String()
-    position = fields.Integer()
-    recorded_at = fields.String()
-    hash = fields.String()
+    event_id = String(required=True)
+    position = fields.Integer(required=True)
+    recorded_at = String(required=True)
+    hash = String(required=True)
+
+
+# --- answers other than success (docs/api.md, "Answers") -----------------------------------
+
+
+class ErrorDetailSchema(Schema):
+    code = String(required=True, metadata={"description": "A stable identifier, e.g. not_competent"})
+    message = String(required=True)
+    field = String(metadata={"description": "The field of the request the error concerns, if one"})
+
+
+class ErrorSchema(Schema):
+    """401, 403, 404, 409, 422, 503: one shape for every refusal."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class ValidationErrorSchema(Schema):
+    """400: marshmallow's messages by field, nested fields nested."""
+
+    errors = fields.Dict(required=True, metadata={"description": 'e.g. {"decision": {"paragraph": ["..."]}}'})
 
 
 # --- platform -------------------------------------------------------------------------------
@@ -73,30 +128,30 @@ class TenantSettingsSchema(Strict):
 
 
 class TenantCreateSchema(Strict):
-    slug = fields.String(required=True, validate=validate.Regexp(
+    slug = String(required=True, validate=validate.Regexp(
         r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])$", error="2 to 40 lowercase letters, digits or '-'."))
-    name = fields.String(required=True, validate=NAME)
-    municipality_code = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$", error="Four digits."))
+    name = String(required=True, validate=NAME)
+    municipality_code = String(required=True, validate=validate.Regexp(r"^\d{4}$", error="Four digits."))
     settings = fields.Nested(TenantSettingsSchema, load_default=dict)
 
 
 class TenantSchema(Schema):
-    slug = fields.String()
-    name = fields.String()
-    municipality_code = fields.String()
+    slug = String()
+    name = String()
+    municipality_code = String()
     settings = fields.Dict()
 
 
 class UserCreateSchema(Strict):
     email = fields.Email(required=True)
-    name = fields.String(required=True, validate=NAME)
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    name = String(required=True, validate=NAME)
+    role = String(required=True, validate=validate.OneOf(ROLES))
     bodies = fields.List(Code(), load_default=list)
 
 
 class UserCreatedSchema(Schema):
-    id = fields.String()
-    token = fields.String()
+    id = String()
+    token = String()
 
 
 # --- organisation ---------------------------------------------------------------------------
@@ -104,44 +159,44 @@ class UserCreatedSchema(Schema):
 
 class BodySchema(Decided):
     code = Code(required=True)
-    name = fields.String(required=True, validate=NAME)
-    kind = fields.String(required=True, validate=validate.OneOf(BODY_KINDS))
+    name = String(required=True, validate=NAME)
+    kind = String(required=True, validate=validate.OneOf(BODY_KINDS))
     parent = Code(load_default=None)
 
 
 class AreaSchema(Decided):
     code = Code(required=True)
-    name = fields.String(required=True, validate=NAME)
+    name = String(required=True, validate=NAME)
 
 
 class VisionSchema(Decided):
-    text = fields.String(required=True, validate=TEXT)
+    text = String(required=True, validate=TEXT)
 
 
 class DocumentSchema(Decided):
     code = Code(required=True)
-    type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
-    name = fields.String(required=True, validate=NAME)
-    owner = fields.String(required=True, validate=NAME)
-    responsible = fields.String(required=True, validate=NAME)
-    validity = fields.String(required=True, validate=NAME)
-    follow_up = fields.String(required=True, validate=NAME)
-    subject = fields.String(required=True, validate=NAME)
-    published = fields.List(fields.String(validate=validate.OneOf(PUBLICATION_CHANNELS)), required=True)
-    description = fields.String(load_default=None, validate=TEXT)
-    related = fields.List(fields.String(validate=NAME), load_default=list)
+    type = String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
+    name = String(required=True, validate=NAME)
+    owner = String(required=True, validate=NAME)
+    responsible = String(required=True, validate=NAME)
+    validity = String(required=True, validate=NAME)
+    follow_up = String(required=True, validate=NAME)
+    subject = String(required=True, validate=NAME)
+    published = fields.List(String(validate=validate.OneOf(PUBLICATION_CHANNELS)), required=True)
+    description = String(load_default=None, validate=TEXT)
+    related = fields.List(String(validate=NAME), load_default=list)
 
 
 class DocumentRevisionSchema(Decided):
-    name = fields.String(validate=NAME)
-    owner = fields.String(validate=NAME)
-    responsible = fields.String(validate=NAME)
-    validity = fields.String(validate=NAME)
-    follow_up = fields.String(validate=NAME)
-    subject = fields.String(validate=NAME)
-    published = fields.List(fields.String(validate=validate.OneOf(PUBLICATION_CHANNELS)))
-    description = fields.String(validate=TEXT)
-    related = fields.List(fields.String(validate=NAME))
+    name = String(validate=NAME)
+    owner = String(validate=NAME)
+    responsible = String(validate=NAME)
+    validity = String(validate=NAME)
+    follow_up = String(validate=NAME)
+    subject = String(validate=NAME)
+    published = fields.List(String(validate=validate.OneOf(PUBLICATION_CHANNELS)))
+    description = String(validate=TEXT)
+    related = fields.List(String(validate=NAME))
 
 
 class TermSchema(Strict):
@@ -157,10 +212,10 @@ class TermSchema(Strict):
 
 class IndicatorSchema(Strict):
     code = Code(required=True)
-    name = fields.String(required=True, validate=NAME)
-    unit = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    direction = fields.String(required=True, validate=validate.OneOf(["increase", "decrease"]))
-    kolada_kpi = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]\d{5}$", error="e.g. N00002"))
+    name = String(required=True, validate=NAME)
+    unit = String(required=True, validate=validate.Length(min=1, max=40))
+    direction = String(required=True, validate=validate.OneOf(["increase", "decrease"]))
+    kolada_kpi = String(load_default=None, validate=validate.Regexp(r"^[A-Z]\d{5}$", error="e.g. N00002"))
 
 
 # --- goals, results, assignments ------------------------------------------------------------
@@ -169,13 +224,13 @@ class IndicatorSchema(Strict):
 class GoalSchema(Decided):
     code = Code(required=True)
     term = Code(required=True)
-    title = fields.String(required=True, validate=NAME)
-    description = fields.String(load_default=None, validate=TEXT)
+    title = String(required=True, validate=NAME)
+    description = String(load_default=None, validate=TEXT)
 
 
 class GoalRevisionSchema(Decided):
-    title = fields.String(load_default=None, validate=NAME)
-    description = fields.String(load_default=None, validate=TEXT)
+    title = String(load_default=None, validate=NAME)
+    description = String(load_default=None, validate=TEXT)
 
     @validates_schema
     def check_change(self, data, **kwargs):
@@ -186,13 +241,13 @@ class GoalRevisionSchema(Decided):
 class TargetSchema(Decided):
     indicator = Code(required=True)
     year = fields.Integer(required=True, strict=True, validate=YEAR)
-    value = fields.Decimal(required=True, as_string=False, allow_nan=False)
+    value = Measure(required=True)
 
 
 class ResultSchema(Decided):
     code = Code(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(RESULT_KINDS))
-    title = fields.String(required=True, validate=NAME)
+    kind = String(required=True, validate=validate.OneOf(RESULT_KINDS))
+    title = String(required=True, validate=NAME)
     goal = Code(load_default=None)
 
     @validates_schema
@@ -205,14 +260,14 @@ class AssignmentSchema(Decided):
     code = Code(required=True)
     to_body = Code(required=True)
     goal = Code(load_default=None)
-    title = fields.String(required=True, validate=NAME)
-    description = fields.String(required=True, validate=TEXT)
+    title = String(required=True, validate=NAME)
+    description = String(required=True, validate=TEXT)
     due = fields.Date(required=True)
 
 
 class AssignmentRevisionSchema(Decided):
-    title = fields.String(load_default=None, validate=NAME)
-    description = fields.String(load_default=None, validate=TEXT)
+    title = String(load_default=None, validate=NAME)
+    description = String(load_default=None, validate=TEXT)
     due = fields.Date(load_default=None)
 
     @validates_schema
@@ -222,13 +277,13 @@ class AssignmentRevisionSchema(Decided):
 
 
 class WithdrawalSchema(Decided):
-    reason = fields.String(required=True, validate=TEXT)
+    reason = String(required=True, validate=TEXT)
 
 
 class StatusSchema(Strict):
-    status = fields.String(required=True, validate=validate.OneOf(ASSIGNMENT_STATUSES))
-    period = fields.String(required=True, validate=PERIOD)
-    comment = fields.String(required=True, validate=TEXT)
+    status = String(required=True, validate=validate.OneOf(ASSIGNMENT_STATUSES))
+    period = String(required=True, validate=PERIOD)
+    comment = String(required=True, validate=TEXT)
     reported_on = fields.Date(required=True)
 
 
@@ -243,7 +298,7 @@ class PlanSchema(Strict):
 class FrameSchema(Decided):
     body = Code(required=True)
     year = fields.Integer(required=True, strict=True, validate=YEAR)
-    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    amount_sek = fields.Integer(required=True, strict=True, validate=AMOUNT)
     earmarks = fields.List(fields.Nested(EarmarkSchema), load_default=list)
 
 
@@ -254,21 +309,21 @@ class AdoptionSchema(Decided):
 class FrameAdjustmentSchema(Decided):
     body = Code(required=True)
     year = fields.Integer(required=True, strict=True, validate=YEAR)
-    delta_sek = fields.Integer(required=True, strict=True)
-    reason = fields.String(required=True, validate=TEXT)
+    delta_sek = fields.Integer(required=True, strict=True, validate=SIGNED_AMOUNT)
+    reason = String(required=True, validate=TEXT)
 
 
 class AllocationSchema(Decided):
     area = Code(required=True)
-    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    amount_sek = fields.Integer(required=True, strict=True, validate=AMOUNT)
     earmarks = fields.List(fields.Nested(EarmarkSchema), load_default=list)
 
 
 class ReallocationSchema(Decided):
     from_area = Code(required=True)
     to_area = Code(required=True)
-    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
-    reason = fields.String(required=True, validate=TEXT)
+    amount_sek = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_SEK))
+    reason = String(required=True, validate=TEXT)
 
 
 # --- follow-up and accountability -----------------------------------------------------------
@@ -276,49 +331,49 @@ class ReallocationSchema(Decided):
 
 class FinancialSchema(Strict):
     body = Code(required=True)
-    period = fields.String(required=True, validate=PERIOD)
+    period = String(required=True, validate=PERIOD)
     area = Code(load_default=None)
-    outcome_sek = fields.Integer(required=True, strict=True)
-    forecast_sek = fields.Integer(required=True, strict=True)
+    outcome_sek = fields.Integer(required=True, strict=True, validate=SIGNED_AMOUNT)
+    forecast_sek = fields.Integer(required=True, strict=True, validate=SIGNED_AMOUNT)
     reported_on = fields.Date(required=True)
 
 
 class IndicatorOutcomeSchema(Strict):
     indicator = Code(required=True)
-    period = fields.String(required=True, validate=PERIOD)
-    value = fields.Decimal(required=True, as_string=False, allow_nan=False)
+    period = String(required=True, validate=PERIOD)
+    value = Measure(required=True)
     body = Code(load_default=None)
     reported_on = fields.Date(required=True)
 
 
 class AssessmentSchema(Strict):
-    subject = fields.String(required=True, validate=validate.Regexp(
+    subject = String(required=True, validate=validate.Regexp(
         r"^(goal|result|assignment):[A-Za-z0-9._-]{1,40}$", error="goal:CODE, result:CODE or assignment:CODE."))
-    period = fields.String(required=True, validate=PERIOD)
-    attainment = fields.String(required=True, validate=validate.OneOf(ATTAINMENTS))
-    analysis = fields.String(required=True, validate=TEXT)
-    internal_efficiency = fields.String(load_default=None, validate=TEXT)
-    external_efficiency = fields.String(load_default=None, validate=TEXT)
+    period = String(required=True, validate=PERIOD)
+    attainment = String(required=True, validate=validate.OneOf(ATTAINMENTS))
+    analysis = String(required=True, validate=TEXT)
+    internal_efficiency = String(load_default=None, validate=TEXT)
+    external_efficiency = String(load_default=None, validate=TEXT)
     reported_on = fields.Date(required=True)
 
 
 class MeasureSchema(Decided):
     body = Code(required=True)
     year = fields.Integer(required=True, strict=True, validate=YEAR)
-    description = fields.String(required=True, validate=TEXT)
-    amount_sek = fields.Integer(load_default=None, strict=True)
+    description = String(required=True, validate=TEXT)
+    amount_sek = fields.Integer(load_default=None, strict=True, validate=SIGNED_AMOUNT)
 
 
 class ReportAdoptionSchema(Decided):
-    kind = fields.String(required=True, validate=validate.OneOf(REPORT_KINDS))
+    kind = String(required=True, validate=validate.OneOf(REPORT_KINDS))
     year = fields.Integer(required=True, strict=True, validate=YEAR)
 
 
 class AuditReportSchema(Strict):
     body = Code(required=True)
     year = fields.Integer(required=True, strict=True, validate=YEAR)
-    recommendation = fields.String(required=True, validate=validate.OneOf(["grant", "refuse"]))
-    remarks = fields.String(required=True, validate=validate.Length(max=10000))
+    recommendation = String(required=True, validate=validate.OneOf(["grant", "refuse"]))
+    remarks = String(required=True, validate=validate.Length(max=10000))
     submitted_on = fields.Date(required=True)
 
 
@@ -326,32 +381,32 @@ class DischargeSchema(Decided):
     body = Code(required=True)
     year = fields.Integer(required=True, strict=True, validate=YEAR)
     granted = fields.Boolean(required=True)
-    remark = fields.String(load_default=None, validate=TEXT)
+    remark = String(load_default=None, validate=TEXT)
 
 
 class RetractionSchema(Strict):
-    reason = fields.String(required=True, validate=TEXT)
+    reason = String(required=True, validate=TEXT)
 
 
 # --- ledger queries -------------------------------------------------------------------------
 
 
 class EventsQuerySchema(Strict):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=POSITION)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
 class LedgerEventSchema(Schema):
     position = fields.Integer()
-    id = fields.String()
-    type = fields.String()
-    tenant = fields.String()
-    recorded_at = fields.String()
-    recorded_by = fields.String(allow_none=True)
+    id = String()
+    type = String()
+    tenant = String()
+    recorded_at = String()
+    recorded_by = String(allow_none=True)
     decision = fields.Dict(allow_none=True)
     data = fields.Dict()
-    prev_hash = fields.String()
-    hash = fields.String()
+    prev_hash = String()
+    hash = String()
 
 
 class EventsPageSchema(Schema):
@@ -361,7 +416,7 @@ class EventsPageSchema(Schema):
 
 class LedgerHeadSchema(Schema):
     head_position = fields.Integer()
-    head_hash = fields.String()
+    head_hash = String()
 
 
 class VerificationSchema(Schema):
@@ -374,29 +429,30 @@ class VerificationSchema(Schema):
 
 
 class AsOfQuerySchema(Strict):
-    as_of = fields.Date(load_default=None, metadata={"description": "Decision time: what was in force on this date"})
-    known_at = fields.AwareDateTime(load_default=None, default_timezone=None, metadata={
+    as_of = fields.Date(load_default=None, validate=DAY,
+                        metadata={"description": "Decision time: what was in force on this date"})
+    known_at = fields.AwareDateTime(load_default=None, default_timezone=None, validate=MOMENT, metadata={
         "description": "Record time: as the records stood at this moment (ISO 8601 with offset)"})
-    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
+    min_position = fields.Integer(load_default=None, validate=POSITION, metadata={
         "description": "Wait briefly until the read models include this ledger position"})
 
 
 class TimelineQuerySchema(Strict):
     body = Code(load_default=None)
-    subject = fields.String(load_default=None, validate=validate.Length(max=200))
-    type = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z]{1,60}$"))
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
-    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    subject = String(load_default=None, validate=validate.Length(max=200))
+    type = String(load_default=None, validate=validate.Regexp(r"^[A-Za-z]{1,60}$"))
+    from_ = fields.Date(data_key="from", load_default=None, validate=DAY)
+    to = fields.Date(load_default=None, validate=DAY)
+    cursor = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    min_position = fields.Integer(load_default=None, validate=POSITION)
 
 
 class DiffQuerySchema(Strict):
-    from_ = fields.Date(data_key="from", required=True)
-    to = fields.Date(required=True)
-    known_at = fields.AwareDateTime(load_default=None)
-    min_position = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    from_ = fields.Date(data_key="from", required=True, validate=DAY)
+    to = fields.Date(required=True, validate=DAY)
+    known_at = fields.AwareDateTime(load_default=None, validate=MOMENT)
+    min_position = fields.Integer(load_default=None, validate=POSITION)
 
     @validates_schema
     def check_order(self, data, **kwargs):
@@ -405,9 +461,9 @@ class DiffQuerySchema(Strict):
 
 
 class StateSchema(Schema):
-    tenant = fields.String()
-    as_of = fields.String()
-    known_at = fields.String(allow_none=True)
+    tenant = String()
+    as_of = String()
+    known_at = String(allow_none=True)
     position = fields.Integer()
     vision = fields.Dict(allow_none=True)
     terms = fields.List(fields.Dict())
@@ -426,9 +482,9 @@ class TimelinePageSchema(Schema):
 
 
 class DiffSchema(Schema):
-    tenant = fields.String()
-    from_ = fields.String(data_key="from", attribute="from")
-    to = fields.String()
+    tenant = String()
+    from_ = String(data_key="from", attribute="from")
+    to = String()
     position = fields.Integer()
     changes = fields.List(fields.Dict())
 
@@ -440,14 +496,14 @@ REPORT_FORMATS = {"discharge_basis": ("pdf", "html", "csv"), "interim": ("pdf", 
 
 
 class ReportRequestSchema(Strict):
-    kind = fields.String(required=True, validate=validate.OneOf(list(REPORT_FORMATS)))
+    kind = String(required=True, validate=validate.OneOf(list(REPORT_FORMATS)))
     body = Code(load_default=None)
     year = fields.Integer(load_default=None, strict=True, validate=YEAR)
-    period = fields.String(load_default=None, validate=validate.OneOf(["T1", "T2"]),
+    period = String(load_default=None, validate=validate.OneOf(["T1", "T2"]),
                            metadata={"description": "For interim: T1 (through April) or T2 (through August)"})
-    as_of = fields.Date(load_default=None)
-    known_at = fields.AwareDateTime(load_default=None)
-    format = fields.String(required=True, validate=validate.OneOf(["pdf", "html", "csv", "jsonl"]))
+    as_of = fields.Date(load_default=None, validate=DAY)
+    known_at = fields.AwareDateTime(load_default=None, validate=MOMENT)
+    format = String(required=True, validate=validate.OneOf(["pdf", "html", "csv", "jsonl"]))
 
     @validates_schema
     def check_combination(self, data, **kwargs):
@@ -461,19 +517,19 @@ class ReportRequestSchema(Strict):
 
 
 class ReportAcceptedSchema(Schema):
-    id = fields.String()
-    status_url = fields.String()
+    id = String()
+    status_url = String()
 
 
 class ReportStatusSchema(Schema):
-    id = fields.String()
-    kind = fields.String()
-    format = fields.String()
-    status = fields.String()
+    id = String()
+    kind = String()
+    format = String()
+    status = String()
     progress = fields.Integer()
     based_on = fields.Dict()
-    as_of = fields.String(allow_none=True)
-    known_at = fields.String(allow_none=True)
-    sha256 = fields.String(allow_none=True)
-    file_url = fields.String(allow_none=True)
-    error = fields.String(allow_none=True)
+    as_of = String(allow_none=True)
+    known_at = String(allow_none=True)
+    sha256 = String(allow_none=True)
+    file_url = String(allow_none=True)
+    error = String(allow_none=True)

@@ -1,23 +1,37 @@
-"""Browser security: CSRF on every form, rate-limited sign-in, strict headers and cookies."""
+"""Browser and API security: CSRF on every form, rate-limited sign-in, strict headers and cookies."""
 
 from __future__ import annotations
+
+import os
 
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+# headers_enabled: a refused sign-in says when to try again (Retry-After), as the API's 429 does.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# API answers are data, never a page: nothing may load from them and nobody may frame them.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_security(app) -> None:
+    from web.access_audit import init_access
+
+    # Behind a TLS-terminating proxy, its X-Forwarded-For/-Proto decide the client address (rate limits,
+    # audit trail) and whether the request was secure (HSTS, secure cookies); trusted only when told so.
+    app.config.setdefault("TRUST_PROXY", os.environ.get("STYRKEDJA_TRUST_PROXY", "") not in ("", "0"))
+    if app.config["TRUST_PROXY"] and not isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session bounds a form's life
@@ -25,16 +39,22 @@ def init_security(app) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # Redis down must not lock everyone out
     csrf.init_app(app)
     limiter.init_app(app)
+    init_access(app)
     for name, blueprint in app.blueprints.items():
         if name != "ui":
             csrf.exempt(blueprint)  # the API authenticates with bearer tokens, not cookies
+            # No API route has a per-route limit (bad tokens are limited in web/access_audit.py); exempt
+            # blueprints skip the limiter's per-request work, a few per cent of a command's CPU.
+            limiter.exempt(blueprint)
 
     @app.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        # Every answer, errors included: UI pages, API JSON, static files, 404/413/429/500 alike.
+        policy = API_CONTENT_SECURITY_POLICY if request.path.startswith("/api/") else CONTENT_SECURITY_POLICY
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

@@ -43,8 +43,22 @@ def signed_in_user(tenant: str) -> User | None:
     return user if isinstance(user, User) and user.active and user.tenant == tenant else None
 
 
+def _sign_in_refused(limit) -> None:
+    """A sign-in refused by the rate limit is kept in the trail of each municipality the address belongs to."""
+    import time
+
+    from web.access_audit import guard
+
+    if not guard().first_refusal(f"sign-in:{request.remote_addr}", time.time() + 60):
+        return
+    email = (request.form.get("email") or "").strip().lower()
+    users = current_app.extensions["styrkedja"].platform.users_by_email(email) if email else []
+    for user in users or [None]:
+        guard().note("sign_in", "rate_limited", user.tenant if user else None, user.id if user else None)
+
+
 @ui.route("/logga-in", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit("10 per minute; 50 per hour", methods=["POST"], on_breach=_sign_in_refused)
 def sign_in():
     errors = {}
     email = ""
@@ -62,6 +76,7 @@ def sign_in():
                 with contextlib.suppress(VerificationError):
                     hasher.verify(_DUMMY_HASH, password)
             users = [u for u in candidates if verify_password(u, password)]
+            _note_sign_in(candidates, users)
             if users:
                 session.clear()
                 session["users"] = {u.tenant: str(u.id) for u in users}
@@ -73,6 +88,17 @@ def sign_in():
                 return redirect(target)
             errors["form"] = "Fel e-postadress eller lösenord."
     return render_template("ui/sign_in.html", errors=errors, email=email), 400 if errors else 200
+
+
+def _note_sign_in(candidates: list[User], signed_in: list[User]) -> None:
+    """One row per municipality the address is a user of; an unknown address is kept without a tenant."""
+    from web.access_audit import guard
+
+    succeeded = {u.id for u in signed_in}
+    for user in candidates:
+        guard().note("sign_in", "success" if user.id in succeeded else "failure", user.tenant, user.id)
+    if not candidates:
+        guard().note("sign_in", "failure")
 
 
 @ui.route("/logga-ut", methods=["POST"])

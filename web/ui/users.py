@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 
 from domain.errors import AlreadyExistsError, NotFoundError
 from domain.platform import ROLES, User
+from web.access_audit import guard
 from web.ui import labels
 from web.ui.blueprint import ui
 from web.ui.context import load_tenant
@@ -44,14 +45,23 @@ def check_password(password: str) -> str | None:
     return None
 
 
+ACCESS_ROWS = 50
+ACCESS_KINDS = {"sign_in": "Inloggning", "token_use": "API-nyckel använd", "token_failure": "Ogiltig API-nyckel",
+                "token_issued": "API-nyckel utfärdad", "token_rotated": "API-nyckel bytt",
+                "token_revoked": "API-nyckel återkallad"}
+ACCESS_OUTCOMES = {"success": "Lyckades", "failure": "Misslyckades", "rate_limited": "Stoppad: för många försök"}
+
+
 def _page(tenant: str, views, status: int = 200, *, errors=None, values=None, row_errors=None, new_token=None):
     state = views.state(g.moment.as_of, g.moment.known_at)
     users = _platform().users_of(tenant)
     body_names = {b["code"]: b["name"] for b in state["bodies"]}
+    access = guard().audit.page(tenant, limit=ACCESS_ROWS)
     response = current_app.make_response((render_template(
         "ui/users.html", users=users, bodies=state["bodies"], body_names=body_names, roles=ROLES,
         role_labels=labels.ROLES, errors=errors or {}, values=values or {"bodies": []}, row_errors=row_errors or {},
-        new_token=new_token, password_min=PASSWORD_MIN), status))
+        new_token=new_token, password_min=PASSWORD_MIN, access=access, access_kinds=ACCESS_KINDS,
+        access_outcomes=ACCESS_OUTCOMES, user_names={str(u.id): u.name for u in users}), status))
     response.headers["Cache-Control"] = "no-store"  # a new API key is shown once and must not be cached
     return response
 
@@ -90,6 +100,7 @@ def users(tenant: str):
         except AlreadyExistsError:
             errors["email"] = "Det finns redan en användare med den e-postadressen i kommunen."
         else:
+            guard().note("token_issued", "success", tenant, user.id)
             _platform().set_password(user.id, password_hash)
             flash(f"{user.name} ({user.email}) har lagts till som {labels.ROLES[user.role].lower()} "
                   "och kan logga in med lösenordet du angav.")
@@ -122,7 +133,23 @@ def user_token(tenant: str, user_id: str):
     if not user.active:
         return _page(tenant, views, 409, row_errors={str(user.id): INACTIVE})
     token = _platform().rotate_token(user.id)
+    guard().note("token_rotated", "success", tenant, user.id)
     return _page(tenant, views, new_token={"user": user, "token": token})
+
+
+@ui.route("/t/<tenant>/admin/anvandare/<user_id>/api-nyckel/aterkalla", methods=["POST"])
+def user_token_revoke(tenant: str, user_id: str):
+    views, redirect_to = load_tenant(tenant, roles=ADMIN)
+    if redirect_to:
+        return redirect_to
+    user = _member(tenant, user_id)
+    if not user.active:
+        return _page(tenant, views, 409, row_errors={str(user.id): INACTIVE})
+    _platform().revoke_token(user.id)
+    guard().note("token_revoked", "success", tenant, user.id)
+    flash(f"API-nyckeln för {user.name} är återkallad. Lösenordet gäller fortfarande; "
+          "en ny nyckel fås med Byt API-nyckel.")
+    return redirect(url_for("ui.users", tenant=tenant), code=303)
 
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/inaktivera", methods=["POST"])
