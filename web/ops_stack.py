@@ -90,7 +90,10 @@ def is_running(record: dict) -> bool:
     pid = record["pid"]
     if _proc_start_time(pid) != record["start_time"]:
         return False
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:  # it ended (and was reaped) since the line above
+        return False
     return state != "Z" and _proc_cmdline(pid) == record["argv"]
 
 
