@@ -320,9 +320,9 @@ def cmd_worker(args) -> int:
     """An RQ worker for the report queue; start several for more throughput."""
     _log_as_configured()
     from redis import Redis
-    from rq import Worker
 
     from workers.queue import QUEUE_NAME
+    from workers.worker import ReportWorker
 
     url = os.environ.get("REDIS_URL")
     if not url:
@@ -332,8 +332,8 @@ def cmd_worker(args) -> int:
     # its expired heartbeat. That pass also restarts the scheduler, which moves retries back to the queue
     # and dies when Redis restarts; it runs only between dequeues, each blocking up to worker_ttl - 15 s.
     # So: a pass every 15 s, a dequeue at most every 20 s (RQ's defaults: 10 minutes and 405 s).
-    worker = Worker([QUEUE_NAME], connection=Redis.from_url(url), name=args.name, maintenance_interval=15,
-                    worker_ttl=35)
+    worker = ReportWorker([QUEUE_NAME], connection=Redis.from_url(url), name=args.name, maintenance_interval=15,
+                          worker_ttl=35)
     worker.work(burst=args.burst, with_scheduler=True)
     return 0
 
