@@ -108,14 +108,22 @@ def users(tenant: str):
     return _page(tenant, views, 400, errors=errors, values=values)
 
 
-@ui.route("/t/<tenant>/admin/anvandare/<user_id>/losenord", methods=["POST"])
-def user_password(tenant: str, user_id: str):
+def _active_member_for_admin(tenant: str, user_id: str):
+    """(views, user, None) for an admin acting on an active user of the tenant, else the answer that ends it."""
     views, redirect_to = load_tenant(tenant, roles=ADMIN)
     if redirect_to:
-        return redirect_to
+        return views, None, redirect_to
     user = _member(tenant, user_id)
     if not user.active:
-        return _page(tenant, views, 409, row_errors={str(user.id): INACTIVE})
+        return views, user, _page(tenant, views, 409, row_errors={str(user.id): INACTIVE})
+    return views, user, None
+
+
+@ui.route("/t/<tenant>/admin/anvandare/<user_id>/losenord", methods=["POST"])
+def user_password(tenant: str, user_id: str):
+    views, user, answer = _active_member_for_admin(tenant, user_id)
+    if answer:
+        return answer
     problem = check_password(request.form.get("password") or "")
     if problem:
         return _page(tenant, views, 400, row_errors={str(user.id): problem})
@@ -126,12 +134,9 @@ def user_password(tenant: str, user_id: str):
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/api-nyckel", methods=["POST"])
 def user_token(tenant: str, user_id: str):
-    views, redirect_to = load_tenant(tenant, roles=ADMIN)
-    if redirect_to:
-        return redirect_to
-    user = _member(tenant, user_id)
-    if not user.active:
-        return _page(tenant, views, 409, row_errors={str(user.id): INACTIVE})
+    views, user, answer = _active_member_for_admin(tenant, user_id)
+    if answer:
+        return answer
     token = _platform().rotate_token(user.id)
     guard().note("token_rotated", "success", tenant, user.id)
     return _page(tenant, views, new_token={"user": user, "token": token})
@@ -139,12 +144,9 @@ def user_token(tenant: str, user_id: str):
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/api-nyckel/aterkalla", methods=["POST"])
 def user_token_revoke(tenant: str, user_id: str):
-    views, redirect_to = load_tenant(tenant, roles=ADMIN)
-    if redirect_to:
-        return redirect_to
-    user = _member(tenant, user_id)
-    if not user.active:
-        return _page(tenant, views, 409, row_errors={str(user.id): INACTIVE})
+    _views, user, answer = _active_member_for_admin(tenant, user_id)
+    if answer:
+        return answer
     _platform().revoke_token(user.id)
     guard().note("token_revoked", "success", tenant, user.id)
     flash(f"API-nyckeln för {user.name} är återkallad. Lösenordet gäller fortfarande; "
