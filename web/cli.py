@@ -149,15 +149,22 @@ def cmd_users_add(args) -> int:
     return 0
 
 
+def _user_named(tenants, args):
+    """The user `--email` of `--tenant`, or None after saying so on standard error."""
+    user = tenants.platform.user_by_email(args.tenant, args.email)
+    if user is None:
+        print(f"No user {args.email} in {args.tenant}", file=sys.stderr)
+    return user
+
+
 def cmd_users_password(args) -> int:
     import getpass
 
     from web.ui.signin import hash_password
 
     tenants = _tenants()
-    user = tenants.platform.user_by_email(args.tenant, args.email)
+    user = _user_named(tenants, args)
     if user is None:
-        print(f"No user {args.email} in {args.tenant}", file=sys.stderr)
         return 2
     password = args.password or getpass.getpass("Nytt lösenord: ")
     if len(password) < 12:
@@ -175,9 +182,8 @@ def cmd_users_token(args) -> int:
     from projections.access_audit import AccessAudit, AccessEvent
 
     tenants = _tenants()
-    user = tenants.platform.user_by_email(args.tenant, args.email)
+    user = _user_named(tenants, args)
     if user is None:
-        print(f"No user {args.email} in {args.tenant}", file=sys.stderr)
         return 2
     if args.revoke:
         tenants.platform.revoke_token(user.id)

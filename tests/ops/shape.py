@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loadgen import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 START_TIMEOUT = 60.0
@@ -123,7 +125,7 @@ class PrivateRedis:
              "--dir", str(self.dir), "--daemonize", "no"], stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         log.close()
-        _wait(lambda: port_open(self.port), "redis-server to listen", 20)
+        wait_for(lambda: port_open(self.port), "redis-server to listen", 20, 0.1)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -133,17 +135,6 @@ class PrivateRedis:
 
     def close(self) -> None:
         self.stop()
-
-
-def _wait(check, what: str, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass
@@ -269,9 +260,9 @@ class Shape:
             except requests.RequestException:
                 return False
 
-        _wait(web_answers, "gunicorn to answer", START_TIMEOUT, 0.2)
+        wait_for(web_answers, "gunicorn to answer", START_TIMEOUT, 0.2)
         if workers_registered:
-            _wait(lambda: len(self.rq_workers()) >= 2, "two RQ workers to register", START_TIMEOUT, 0.2)
+            wait_for(lambda: len(self.rq_workers()) >= 2, "two RQ workers to register", START_TIMEOUT, 0.2)
         for name, process in self.processes.items():
             if not process.alive():
                 raise RuntimeError(f"{name} exited:\n{process.log()[-3000:]}")
@@ -288,7 +279,7 @@ class Shape:
                 return False
 
         try:
-            return _wait(ok, "gunicorn to read from PostgreSQL", timeout, 0.5)
+            return wait_for(ok, "gunicorn to read from PostgreSQL", timeout, 0.5)
         except TimeoutError:
             return False
 
