@@ -42,6 +42,7 @@ from domain.ledger import (
 from domain.stores import StoreConfig, app_name, schema_name
 
 A = TypeVar("A", bound=GovernedAggregate)
+Head = tuple[int, str, dt.datetime | None]  # the ledger head: position, hash, recorded_at
 
 MAX_ATTEMPTS = 60
 COMMAND_WAIT_SECONDS = 30.0
@@ -52,10 +53,19 @@ SYNC_LIMIT = 200
 
 @dataclass
 class _ProvenView:
-    """One attempt of a command: the cache was shown fresh up to the ledger head the attempt chains on."""
+    """One attempt of a command: the cache is fresh up to the ledger head the attempt chains on.
+
+    Either a read of the ledger showed it, or (optimistic) this process saved or read that head last
+    and the attempt's own save will show it: the save takes the next position, so it fails if anyone
+    recorded after that head. An optimistic attempt also takes a code's id to be unused without
+    reading the store, where the command creates it (`assumed_absent`): the save inserts version 1
+    of that aggregate, which fails if it exists.
+    """
 
     repository: LedgerCheckedRepository
     absent: set[UUID] = field(default_factory=set)
+    optimistic: bool = False
+    assumed_absent: set[UUID] = field(default_factory=set)
 
 
 _view: ContextVar[_ProvenView | None] = ContextVar("styrkedja_proven_view", default=None)
@@ -172,25 +182,44 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         """Codes are unique per tenant and kind: the aggregate id is derived from them."""
         return uuid5(NAMESPACE_URL, f"styrkedja:{self.tenant}/{kind}/" + "/".join(str(p) for p in parts))
 
-    def _generations(self, kind: str, *parts: Any) -> Iterator[tuple[UUID, GovernedAggregate | None]]:
-        """Ids for a code: the first, then one more each time an establishment was retracted."""
+    def _generations(self, kind: str, *parts: Any, creating: bool = False
+                     ) -> Iterator[tuple[UUID, GovernedAggregate | None]]:
+        """Ids for a code: the first, then one more each time an establishment was retracted.
+
+        `creating`: the caller establishes the code if it is free, so an optimistic attempt may take
+        an id it has not cached as unused (see _ProvenView).
+        """
         generation = 1
         while True:
             suffix = () if generation == 1 else (f"#{generation}",)
             aggregate_id = self.id_for(kind, *parts, *suffix)
-            try:
-                # Read-only: the cached aggregate itself; callers that change it take a copy.
-                aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=False)
-            except AggregateNotFoundError:
+            if creating and self._assume_absent(aggregate_id):
                 aggregate = None
+            else:
+                try:
+                    # Read-only: the cached aggregate itself; callers that change it take a copy.
+                    aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=False)
+                except AggregateNotFoundError:
+                    aggregate = None
             yield aggregate_id, aggregate
             if aggregate is None:
                 return
             generation += 1
 
+    def _assume_absent(self, aggregate_id: UUID) -> bool:
+        """In an optimistic attempt, take an id this process has not cached as unused (the save checks)."""
+        view = _view.get()
+        repository: LedgerCheckedRepository = self.repository
+        if view is None or not view.optimistic or view.repository is not repository:
+            return False
+        if aggregate_id in repository.stale or self._cached(aggregate_id) is not None:
+            return False
+        view.assumed_absent.add(aggregate_id)
+        return True
+
     def fresh_id(self, kind: str, *parts: Any) -> UUID:
         """The id under which a code is established now (a retracted establishment leaves its id behind)."""
-        for aggregate_id, aggregate in self._generations(kind, *parts):
+        for aggregate_id, aggregate in self._generations(kind, *parts, creating=True):
             if aggregate is None:
                 return aggregate_id
         raise AssertionError("unreachable")
@@ -204,18 +233,20 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         assert isinstance(aggregate, cls)
         return aggregate
 
-    def load_or_none(self, kind: str, *parts: Any, mutable: bool = True) -> GovernedAggregate | None:
+    def load_or_none(self, kind: str, *parts: Any, mutable: bool = True, creating: bool = False
+                     ) -> GovernedAggregate | None:
         """The aggregate in force for a code: None if never established, or if every establishment was retracted.
 
         A command that will change the aggregate gets its own copy (mutable); checks read the cached one.
         """
-        for _, aggregate in self._generations(kind, *parts):
+        for _, aggregate in self._generations(kind, *parts, creating=creating):
             if aggregate is not None and not aggregate.is_retracted:
                 return copy.deepcopy(aggregate) if mutable else aggregate
         return None
 
-    def exists(self, kind: str, *parts: Any) -> bool:
-        return self.load_or_none(kind, *parts, mutable=False) is not None
+    def exists(self, kind: str, *parts: Any, creating: bool = False) -> bool:
+        """Whether a code is in force; `creating` when the command establishes it if not (see _generations)."""
+        return self.load_or_none(kind, *parts, mutable=False, creating=creating) is not None
 
     def body(self, code: str, field: str = "body", in_path: bool = False, mutable: bool = False) -> Body:
         return self.load(Body, "body", code, missing=NotFoundError if in_path else UnknownReferenceError,
@@ -256,37 +287,64 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
 
     def _execute(self, build: Callable[[], list[GovernedAggregate]], idempotency: tuple[str, str] | None) -> dict:
         for attempt in range(MAX_ATTEMPTS):
-            with self._proven_view() as (syncs, head):
-                if idempotency:
-                    earlier = self._earlier_answer(*idempotency)
-                    if earlier is not None:
-                        return earlier
-                aggregates = [a for a in build() if a is not None]
+            with self._proven_view(optimistic=attempt == 0) as (view, syncs, head):
+                try:
+                    if idempotency:
+                        earlier = self._earlier_answer(*idempotency)
+                        if earlier is not None:
+                            return earlier
+                    aggregates = [a for a in build() if a is not None]
+                except DomainError:
+                    if view.optimistic:
+                        # Refused on a view no read has confirmed: refuse only on one that has.
+                        continue
+                    raise
                 head_position, head_hash, head_time = head
                 entries, answer = self._chain(aggregates, head_position, head_hash, head_time)
                 extra: list[Any] = []
                 if idempotency:
                     key, fingerprint = idempotency
                     extra.append(IdempotencyKey(self._idempotency_id(key), key, fingerprint, answer))
+                if view.optimistic and not self._save_proves(view, [*aggregates, *extra], entries):
+                    continue
                 try:
                     self.save(*aggregates, *entries, *extra)
                 except IntegrityError:
-                    # Another writer took the position (or changed an aggregate): the next attempt reads
-                    # the ledger afresh, and what this one meant to change is read from the store again.
+                    # Another writer took the position (or changed an aggregate, or a code taken to be
+                    # free was not): the next attempt reads the ledger afresh, and what this one meant to
+                    # change is read from the store again.
                     self.repository.stale.update(a.id for a in aggregates)
-                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                    if not view.optimistic:
+                        time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
                 self._saved(aggregates, entries, answer, head_position, syncs)
                 return answer
         raise ConcurrencyError("Too many concurrent changes; please retry.")
 
+    @staticmethod
+    def _save_proves(view: _ProvenView, aggregates: list[GovernedAggregate], entries: list[LedgerEntry]) -> bool:
+        """Whether saving these shows the optimistic view was right: a ledger position is taken, and
+        every id taken to be unused gets its first event (which the store refuses if it exists)."""
+        created = {a.id for a in aggregates if a.pending_events and a.pending_events[0].originator_version == 1}
+        return bool(entries) and view.assumed_absent <= created
+
     @contextmanager
-    def _proven_view(self) -> Iterator[tuple[int, tuple[int, str, dt.datetime | None]]]:
-        """Bring the aggregate cache up to the ledger head (one indexed read), then read from it alone."""
-        syncs, head = self._sync()
-        token = _view.set(_ProvenView(self.repository))
+    def _proven_view(self, optimistic: bool = False) -> Iterator[tuple[_ProvenView, int, Head]]:
+        """Bring the aggregate cache up to the ledger head (one indexed read), then read from it alone.
+
+        `optimistic`: skip the read when this process knows the cache fresh at the head it saved or
+        read last; the command's save then proves (or disproves) that nothing was recorded since.
+        """
+        with self._sync_lock:
+            known = self._fresh_at >= 0 and self._fresh_at == self._head[0]
+            syncs, head = self.repository.syncs, self._head
+        optimistic = optimistic and known
+        if not optimistic:
+            syncs, head = self._sync()
+        view = _ProvenView(self.repository, optimistic=optimistic)
+        token = _view.set(view)
         try:
-            yield syncs, head
+            yield view, syncs, head
         finally:
             _view.reset(token)
 
@@ -382,6 +440,8 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         return self.id_for("idempotency", current_actor.get() or "-", key)
 
     def _earlier_answer(self, key: str, fingerprint: str) -> dict | None:
+        if self._assume_absent(self._idempotency_id(key)):
+            return None  # the attempt saves this key's first event, which the store refuses if it exists
         try:
             record = self.repository.get(self._idempotency_id(key))
         except AggregateNotFoundError:

@@ -104,7 +104,8 @@ class OrganisationCommands:
     # --- shared guards -------------------------------------------------------------------
 
     def check_new(self, kind: str, code: str) -> None:
-        if self.exists(kind, code):
+        """The code is free; the command establishes it (so an optimistic attempt need not read the store)."""
+        if self.exists(kind, code, creating=True):
             raise AlreadyExistsError(f"The code {code} is already taken.", "code")
 
     def reference(self, cls, kind: str, code: str | None, field: str):

@@ -121,3 +121,63 @@ def test_two_processes_with_three_writers_each_take_every_position_once(two_proc
     # Both processes agree on the ledger and on the body-year every thread changed.
     check_ledger(a, head_before, acknowledged, errors, 60)
     check_ledger(b, head_before, acknowledged, errors, 60)
+
+
+def test_a_process_that_recorded_last_records_again_without_reading_the_store(two_processes, monkeypatch):
+    a, _ = two_processes
+    goal_with_indicator(a)
+    a.fix_goal_target("G1", "N1", 2024, Decimal("80"), by("KF", AUTUMN, "§2"))
+    reads: list = []
+    select_events = a.recorder.select_events
+
+    def counted(*args, **kwargs):
+        reads.append(args)
+        return select_events(*args, **kwargs)
+
+    monkeypatch.setattr(a.recorder, "select_events", counted)
+
+    a.fix_goal_target("G1", "N1", 2025, Decimal("85"), by("KF", AUTUMN, "§3"))
+    a.define_indicator("N2", "Andel elever med godkända betyg", "percent", "increase")
+
+    # Its own last save showed the cache fresh, and the new code's id is proven unused by the insert.
+    assert reads == []
+    assert a.verify_ledger().ok
+
+
+def test_a_command_refused_on_what_this_process_had_cached_is_decided_again_on_the_others_decisions(two_processes):
+    a, b = two_processes
+    a.establish_body("BUN", "Barn- och utbildningsnämnden", "committee", by("KF", AUTUMN))
+    a.draft_plan("MRP2024", 2024)
+    # The second process caches BUN's 2024 before it has a frame, from a follow-up of its own.
+    b.report_financial("BUN", "2024-02", 1_000_000, 12_000_000, SPRING)
+    a.set_frame("MRP2024", "BUN", 2024, 100_000_000, [], by("KF", AUTUMN, "§5"))
+
+    answer = b.adjust_frame("BUN", 2024, 5_000_000, "Fler elever", by("KF", SPRING, "§6"))
+
+    assert answer["position"] == a.ledger_head()[0]
+    assert a.body_year("BUN", 2024).frame_sek == 105_000_000
+
+
+def test_a_code_the_other_process_took_is_refused_though_this_one_never_read_it(two_processes):
+    a, b = two_processes
+    goal_with_indicator(a)
+    b.fix_goal_target("G1", "N1", 2024, Decimal("80"), by("KF", AUTUMN, "§2"))
+    a.define_indicator("N2", "Andel elever med godkända betyg", "percent", "increase")
+    head = a.ledger_head()
+
+    with pytest.raises(AlreadyExistsError):
+        b.define_indicator("N2", "Samma kod", "percent", "increase")
+    assert b.ledger_head() == head
+
+
+def test_a_request_resent_to_the_other_process_gets_the_first_answer(two_processes):
+    a, b = two_processes
+    goal_with_indicator(a)
+    b.fix_goal_target("G1", "N1", 2024, Decimal("80"), by("KF", AUTUMN, "§2"))
+    key = ("nyckel-1", a.fingerprint("define_indicator", "N2"))
+    first = a.define_indicator("N2", "Andel elever med godkända betyg", "percent", "increase", idempotency=key)
+
+    again = b.define_indicator("N2", "Andel elever med godkända betyg", "percent", "increase", idempotency=key)
+
+    assert again == first
+    assert b.ledger_head()[0] == first["position"]
