@@ -159,12 +159,18 @@ def one_connection(config: StoreConfig):
 
 
 def share_pool(factory, config: StoreConfig) -> None:
-    """Point a PostgreSQL factory's datastore at the process-wide pool for its database."""
+    """Point a PostgreSQL factory's datastore at the process-wide pool for its database, and have it
+    record with TenantRecorder (the same rows, less CPU per save)."""
     datastore = getattr(factory, "datastore", None)
     if datastore is None or not config.is_postgres:
         return
+    from eventsourcing.utils import get_topic
+
+    from projections.recorder import TenantRecorder
+
     datastore.pool.close()
     datastore.pool = _SharedPool(shared_pool(config), datastore)
+    factory.env.setdefault(factory.APPLICATION_RECORDER_TOPIC, get_topic(TenantRecorder))
 
 
 def shared_pool_stats() -> list[dict]:
