@@ -22,9 +22,13 @@ def report_id(tenant: str, request: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
+# A file is written under a temporary name that names its writer's process, then renamed into place.
+TEMPORARY_PREFIX = ".tmp-"
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -34,6 +38,37 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def remove_abandoned_temporaries(folder: Path) -> list[str]:
+    """Remove the temporaries of writers killed mid-write (kill -9 leaves them); a live writer's stay.
+
+    A temporary without a pid in its name (written before names carried one) goes once it is an hour old.
+    """
+    removed = []
+    for path in folder.glob(f"{TEMPORARY_PREFIX}*"):
+        pid = path.name[len(TEMPORARY_PREFIX):].split("-", 1)[0]
+        try:
+            if pid.isdigit():
+                if _writer_alive(int(pid)):
+                    continue
+            elif path.stat().st_mtime > dt.datetime.now().timestamp() - 3600:
+                continue
+            path.unlink()
+        except FileNotFoundError:  # renamed into place or removed meanwhile
+            continue
+        removed.append(path.name)
+    return removed
 
 
 class ArtifactStore(ArtifactStorage):
@@ -70,6 +105,8 @@ class ArtifactStore(ArtifactStorage):
         if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
             return digest
         _atomic_write(path, data)
+        # A retried job often follows a killed one: what that one was writing is tidied here.
+        remove_abandoned_temporaries(path.parent)
         return digest
 
     def open_file(self, tenant: str, rid: str, fmt: str) -> StoredFile:

@@ -93,6 +93,25 @@ def _wrap(label: str, limit: int = 12) -> list[str]:
     return [label[:cut], label[cut + 1:]]
 
 
+# An average character of DejaVu Sans at the charts' font-size 11, in px: how many fit under a bar group.
+_CHAR_PX = 6.6
+_MONTH_ABBREVIATIONS = {"januari": "jan", "februari": "feb", "mars": "mar", "april": "apr", "juni": "jun",
+                        "juli": "jul", "augusti": "aug", "september": "sep", "oktober": "okt", "november": "nov",
+                        "december": "dec"}
+
+
+def _axis_labels(categories: list[str], slot: float) -> list[list[str]]:
+    """The labels under the axis, each on one or two lines that fit its slot: if one does not, every month
+    name is shortened (all alike). The full category stays in the description and in each bar's or point's title.
+    """
+    limit = max(3, int((slot - 4) / _CHAR_PX))
+    labels = [_wrap(category, limit) for category in categories]
+    if any(len(line) > limit for lines in labels for line in lines):
+        labels = [_wrap(" ".join(_MONTH_ABBREVIATIONS.get(word, word) for word in category.split(" ")), limit)
+                  for category in categories]
+    return labels
+
+
 def _truncate(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
@@ -152,10 +171,9 @@ def _y_axis(ticks: list[Decimal], to_y, left: int, right: int, unit: str | None,
     return parts
 
 
-def _x_labels(categories: list[str], centre, y: int) -> list[str]:
+def _x_labels(categories: list[str], centre, y: int, slot: float) -> list[str]:
     parts = []
-    for i, category in enumerate(categories):
-        lines = _wrap(category)
+    for i, lines in enumerate(_axis_labels(categories, slot)):
         spans = "".join(f'<tspan x="{_n(centre(i))}" dy="{0 if j == 0 else 13}">{escape(text)}</tspan>'
                         for j, text in enumerate(lines))
         parts.append(f'<text x="{_n(centre(i))}" y="{y}" text-anchor="middle" fill="{INK}">{spans}</text>')
@@ -201,7 +219,7 @@ def bar_chart(chart_id: str, title: str, description: str, categories: list[str]
             parts.append(f'<rect x="{_n(first + j * bar)}" y="{_n(top_y)}" width="{_n(bar - 2)}" height="{_n(h)}" '
                          f'fill="{COLOURS[j % len(COLOURS)]}"><title>{escape(tip)}</title></rect>')
     parts.append(f'<line x1="{left}" y1="{_n(zero)}" x2="{right}" y2="{_n(zero)}" stroke="{INK}" stroke-width="1"/>')
-    parts += _x_labels(categories, centre, bottom + 16)
+    parts += _x_labels(categories, centre, bottom + 16, group)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -242,7 +260,7 @@ def line_chart(chart_id: str, title: str, description: str, categories: list[str
             tip = escape(f"{categories[i]}, {s['name']}: {_value_text(v, unit)}")
             parts.append(marker.replace("/>", f"><title>{tip}</title></{'rect' if j % 2 else 'circle'}>"))
     parts.append(f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" stroke="{INK}" stroke-width="1"/>')
-    parts += _x_labels(categories, centre, bottom + 16)
+    parts += _x_labels(categories, centre, bottom + 16, step)
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -341,3 +341,24 @@ def test_a_job_that_cannot_reach_the_object_store_is_retried_by_rq_and_then_stor
         assert manifest["sha256"] == status["sha256"] and manifest["status"] == "finished"
     finally:
         close(flask_app)
+
+
+def test_what_a_killed_writer_left_half_written_is_removed_when_the_next_artifact_is_stored(tmp_path):
+    from workers.artifacts import ArtifactStore
+
+    store = ArtifactStore(tmp_path)
+    folder = tmp_path / SLUG
+    folder.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    abandoned = folder / f".tmp-{gone.pid}-abc123"
+    being_written = folder / f".tmp-{os.getpid()}-def456"
+    old_style = folder / ".tmp-ghi789"
+    for path in (abandoned, being_written, old_style):
+        path.write_bytes(b"%PDF-1.7 half")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_style, (two_hours_ago, two_hours_ago))
+
+    store.write_file(SLUG, "a" * 32, "pdf", b"%PDF-1.7 whole")
+
+    assert sorted(p.name for p in folder.iterdir()) == sorted([f"{'a' * 32}.pdf", being_written.name])

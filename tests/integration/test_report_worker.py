@@ -339,11 +339,11 @@ def test_a_job_of_a_worker_killed_mid_job_is_retried_by_rq_and_leaves_exactly_on
         killed_at = time.time()
         time.sleep(0.3)
 
-        # Abandoned: the manifest and RQ both still say started, and nothing was written.
+        # Abandoned: the manifest and RQ both still say started, and no artifact was written (the kill may
+        # have caught a manifest update mid-write: its temporary stays until a job writes again).
         stuck = auditor.status(rid)
         assert stuck["status"] == "started" and stuck["progress"] < 100, stuck
         assert files_of(copy_of_demo, rid) == [f"{rid}.json"]
-        assert stray_temporaries(copy_of_demo) == []
         job = rq_job(redis_url, rid)
         assert job.get_status() == "started"
         assert job.retries_left == len(RETRY_INTERVALS)

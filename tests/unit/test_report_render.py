@@ -12,7 +12,16 @@ import pytest
 
 from workers.charts import bar_chart, bullet_chart, line_chart, nice_ticks, render_chart
 from workers.formatting import decision_ref, format_value, period_key, period_label
-from workers.render import csv_cell, format_number, format_sek, pdf_identifier, render
+from workers.render import (
+    csv_cell,
+    format_number,
+    format_sek,
+    pdf_identifier,
+    print_layout,
+    print_widths,
+    render,
+    render_html,
+)
 
 NBSP = "\u00a0"
 META = {
@@ -226,6 +235,46 @@ def test_html_and_csv_are_byte_identical_and_contain_no_clock():
     later = copy.deepcopy(doc)
     later["meta"]["generated_at"] = "2026-01-01T00:00:00+00:00"
     assert render(later, "html") != render(doc, "html")
+
+
+def test_printed_tables_get_column_widths_from_their_text_and_the_screen_keeps_automatic_layout():
+    doc = document()
+    screen, printed = render_html(doc), render_html(doc, for_print=True)
+    assert "<colgroup>" not in screen and 'class="fixed"' not in screen
+    widths = re.findall(r'<col style="width: ([0-9.]+)%">', printed)
+    assert len(widths) == 8 + 4  # the printed columns of "ram" and "malvarden"
+    assert abs(sum(float(w) for w in widths[:8]) - 100) < 0.01
+    date, matter, flag = float(widths[0]), float(widths[4]), float(widths[7])
+    assert matter > date > flag  # the longest text gets the widest column
+    assert render_html(copy.deepcopy(doc), for_print=True) == printed
+    # Columns whose words cannot fit side by side keep the automatic layout.
+    codes = [{"key": f"c{i}", "label": "Kod", "format": "code"} for i in range(12)]
+    assert print_widths(codes, [{f"c{i}": "2024-12-31 KF §123" for i in range(12)}], []) is None
+
+
+def test_a_table_too_wide_for_the_page_is_printed_in_small_type_within_the_margins():
+    amounts = [{"key": f"a{i}", "label": "Belopp (kr)", "format": "sek"} for i in range(9)]
+    row = {f"a{i}": 1_079_000_000 for i in range(9)}
+    assert print_widths(amounts, [row], []) is None  # nine such amounts do not fit side by side at 7.5 pt
+
+    widths, small = print_layout(amounts, [row], [])
+
+    assert small and abs(sum(float(w.rstrip("%")) for w in widths) - 100) < 0.01
+    assert print_layout(amounts[:4], [row], []) == (print_widths(amounts[:4], [row], []), False)
+
+
+def test_month_labels_under_a_crowded_axis_are_shortened_alike_and_fit_their_slots():
+    months = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+              "november", "december"]
+    categories = [f"{month} 2024" for month in months]
+    svg = bar_chart("c", "Budget", "", categories, [{"name": "Budget", "values": list(range(12))}], "sek")
+
+    labels = re.findall(r'<tspan x="[0-9.]+" dy="[0-9]+">([^<]*)</tspan>', svg)
+    assert labels[:6] == ["jan", "2024", "feb", "2024", "mar", "2024"]
+    assert max(len(label) for label in labels) <= 7  # a slot of 48 px holds 7 characters
+    assert "<title>september 2024, Budget: " in svg  # the full name stays in the text alternative
+    few = bar_chart("c", "Budget", "", categories[:3], [{"name": "Budget", "values": [1, 2, 3]}], "sek")
+    assert "januari 2024" in re.findall(r'<tspan[^>]*>([^<]*)</tspan>', few)
 
 
 def test_unknown_format_is_refused():
