@@ -301,17 +301,28 @@ class BareBench(Application):
     name = "barebench"
 
 
-def run_bare(store: Store, n: int, deadline: float, reload_each: bool, rep: int = 0) -> Row:
-    """One trivial aggregate, one event per call, one save per call, on the same kind of store and env."""
+def run_bare(store: Store, n: int, deadline: float, reload_each: bool, rep: int = 0,
+             tenant_recorder: bool = False) -> Row:
+    """One trivial aggregate, one event per call, one save per call, on the same kind of store and env.
+
+    tenant_recorder: for context only, the same with the recorder the app's tenants use on PostgreSQL
+    (projections/recorder.py, one round trip per save), to show what the app gains there against the library.
+    """
     from domain.stores import StoreConfig
 
-    label = f"{'bare_get' if reload_each else 'bare'}_{rep}"
+    label = f"{'bare_get' if reload_each else 'bare_rec' if tenant_recorder else 'bare'}_{rep}"
     config: StoreConfig = store.config(label)
     if config.is_postgres:
         from projections.tenants import create_schema
 
         create_schema(config, f"bare_{label}")
     env = config.env_for(f"bare_{label}", "bare.sqlite", create_table=True)  # the env Governance gets
+    if tenant_recorder:
+        from eventsourcing.utils import get_topic
+
+        from projections.recorder import TenantRecorder
+
+        env["APPLICATION_RECORDER_TOPIC"] = get_topic(TenantRecorder)
     app = BareBench(env=env)
     try:
         aggregate = Ticker("bench")
@@ -332,7 +343,8 @@ def run_bare(store: Store, n: int, deadline: float, reload_each: bool, rep: int 
             raise SystemExit(f"bench: bare aggregate has {stored.count} ticks, expected {n}")
     finally:
         app.close()
-    path = "bare library (get+call+save)" if reload_each else "bare library (call+save)"
+    path = "bare library (get+call+save)" if reload_each else \
+        "bare library + tenant recorder (call+save)" if tenant_recorder else "bare library (call+save)"
     return Row(store.kind, path, n, seconds, 1.0, cpu_client=cpu)
 
 
@@ -747,8 +759,10 @@ def main(argv: list[str] | None = None) -> int:
             for rep in range(repeat):
                 print(f"[{kind}] run {rep + 1}/{repeat} ...", flush=True)
                 # Interleaved, so that drift of the machine touches every path alike.
+                context = [run_bare(store, n, time.monotonic() + limit, False, rep, tenant_recorder=True)] \
+                    if kind == "postgres" else []
                 for row in (run_bare(store, n, time.monotonic() + limit, False, rep),
-                            run_bare(store, n, time.monotonic() + limit, True, rep),
+                            run_bare(store, n, time.monotonic() + limit, True, rep), *context,
                             run_test_client(store, requests, time.monotonic() + limit, checks, rep),
                             run_server(store, requests, time.monotonic() + limit, checks, args.server,
                                        args.clients, rep)):
