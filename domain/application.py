@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, PersistenceError, Transcoding
 
 from domain.base import EVENT_PLUMBING, UNLEDGERED_EVENTS, GovernedAggregate
 from domain.bodies import FOUNDING_BODIES, Body
@@ -294,9 +294,9 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
                         if earlier is not None:
                             return earlier
                     aggregates = [a for a in build() if a is not None]
-                except DomainError:
-                    if view.optimistic:
-                        # Refused on a view no read has confirmed: refuse only on one that has.
+                except Exception as error:
+                    if view.optimistic and not isinstance(error, (ConnectionError, PersistenceError)):
+                        # Refused (or failed) on a view no read has confirmed: answer only on one that has.
                         continue
                     raise
                 head_position, head_hash, head_time = head
