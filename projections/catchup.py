@@ -1,16 +1,21 @@
-"""Reading a tenant's log for catch-up: batches of ledger records, the next one decoded while the last is written."""
+"""Reading a tenant's log for catch-up: batches of ledger records, the next one folded while the last is written."""
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections.abc import Iterator
 
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Tracking
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from domain.application import Governance
 from domain.ledger import LedgerEntry
-from projections.views import ledger_rows, stored_row
+from projections.views import Rows, ledger_rows, rows_for, stored_row
 
 LEDGER_TOPIC = f"{LedgerEntry.__module__}:{LedgerEntry.__qualname__}"
 TAIL_BATCH = 500  # what a runner woken by one command reads: usually a handful of entries
@@ -18,27 +23,67 @@ FAR_BEHIND_BATCH = 5000  # from the second full batch on: fewer commits, and the
 # After a catch-up this large (a rebuild, a new layout) the tables' statistics describe tables that are gone, and
 # the planner would choose scans over the key-driven index seeks; the statistics are brought up to date at once.
 ANALYZE_AFTER = 20_000
+# A backlog at least this large, and at least as large as what is already projected (a rebuild, a new layout, a
+# store restored without its read models), is written without the readers' indexes (views.DEFERRED_INDEXES),
+# which are built once at the end.
+BULK_MIN = 2_000
 
 
-def read_batch(app: Governance, start: int, limit: int) -> tuple[int, int, list[tuple[dict, str]]] | None:
-    """The log from notification `start` on: (last notification id, how many read, the ledger rows), or None."""
+def stored_states(recorder, start: int, limit: int) -> list:
+    """(notification id, topic, state) of the log from `start` on: the rows select_notifications reads, without
+    the columns and the Notification objects (UUIDs, dict rows) that catch-up has no use for."""
+    if isinstance(recorder, PostgresApplicationRecorder):
+        statement = SQL("SELECT notification_id, topic, state FROM {s}.{t} WHERE notification_id >= %s "
+                        "ORDER BY notification_id LIMIT %s").format(s=Identifier(recorder.datastore.schema),
+                                                                    t=Identifier(recorder.events_table_name))
+        with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            # Binary results: the state arrives as it is stored, not as hex text the server makes and we decode.
+            curs.execute(statement, (start, limit), prepare=True, binary=True)
+            return curs.fetchall()
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        with recorder.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, topic, state FROM {recorder.events_table_name} WHERE rowid >= ? "
+                      "ORDER BY rowid LIMIT ?", (start, limit))
+            return c.fetchall()
+    return [(n.id, n.topic, n.state) for n in recorder.select_notifications(start=start, limit=limit)]
+
+
+def read_batch(app: Governance, start: int, limit: int) -> tuple[int, int, Rows] | None:
+    """The log from notification `start` on: (last notification id, how many read, the rows to write), or None."""
+    mapper = app.mapper
+    if mapper.cipher is None and mapper.compressor is None and isinstance(mapper.transcoder, JSONTranscoder):
+        stored = stored_states(app.recorder, start, limit)
+        if not stored:
+            return None
+        rows = [stored_row(state) for _id, topic, state in stored if topic == LEDGER_TOPIC]
+        return stored[-1][0], len(stored), rows_for(rows)
+    # Encrypted or compressed at rest: only the mapper can read it.
     notifications = app.recorder.select_notifications(start=start, limit=limit)
     if not notifications:
         return None
-    mapper = app.mapper
-    ledger = [n for n in notifications if n.topic == LEDGER_TOPIC]
-    if mapper.cipher is None and mapper.compressor is None and isinstance(mapper.transcoder, JSONTranscoder):
-        rows = [stored_row(n.state) for n in ledger]
-    else:  # encrypted or compressed at rest: only the mapper can read it
-        rows = ledger_rows(mapper.to_domain_event(n) for n in ledger)
-    return notifications[-1].id, len(notifications), rows
+    rows = ledger_rows(mapper.to_domain_event(n) for n in notifications if n.topic == LEDGER_TOPIC)
+    return notifications[-1].id, len(notifications), rows_for(rows)
+
+
+def batches_from(app: Governance, start: int, limit: int) -> Iterator[tuple[int, int, Rows]]:
+    """The batches from `start` to the end of the log; the first ones grow from a tenth of `limit`, so that a
+    writer reading ahead (Prefetch) starts on a small one instead of waiting for a whole large one."""
+    size = max(1, limit // 10)
+    while True:
+        batch = read_batch(app, start, size)
+        if batch is None:
+            return
+        yield batch
+        if batch[1] < size:
+            return
+        start, size = batch[0] + 1, min(limit, size * 2)
 
 
 class Prefetch:
-    """Reads and decodes the following batches in a thread, at most two ahead.
+    """Reads, decodes and folds the following batches in a thread, at most two ahead.
 
     The writer waits on the database (COPY, index upkeep, commit) with the GIL released, so on two cores the
-    decoding of batch n+1 runs while batch n is written.
+    Python work on batch n+1 runs while the server writes batch n.
     """
 
     def __init__(self, app: Governance, start: int, limit: int) -> None:
@@ -50,13 +95,11 @@ class Prefetch:
 
     def _run(self, app: Governance, start: int, limit: int) -> None:
         try:
-            while not self._stopping.is_set():
-                batch = read_batch(app, start, limit)
-                self._put(batch)
-                if batch is None or batch[1] < limit:
-                    self._put(None)
+            for batch in batches_from(app, start, limit):
+                if self._stopping.is_set():
                     return
-                start = batch[0] + 1
+                self._put(batch)
+            self._put(None)
         except BaseException as error:  # handed to the writer, which raises it in its own thread
             self._put(error)
 
@@ -68,7 +111,7 @@ class Prefetch:
             except queue.Full:
                 continue
 
-    def __iter__(self) -> Iterator[tuple[int, int, list[tuple[dict, str]]]]:
+    def __iter__(self) -> Iterator[tuple[int, int, Rows]]:
         while True:
             item = self._queue.get()
             if item is None:
@@ -90,25 +133,39 @@ def catch_up(app: Governance, views, tracked, limit_batches: int | None = None) 
     """
     applied = batches = 0
     while limit_batches is None or batches < limit_batches:
-        start = tracked() + 1
-        batch = read_batch(app, start, TAIL_BATCH)
-        if batch is None:
-            break
-        last, read, rows = batch
-        try:
-            views.apply(rows, Tracking(app.name, last))
-        except IntegrityError:
-            continue
-        applied += len(rows)
-        batches += 1
-        if read < TAIL_BATCH or batches == limit_batches:
-            break
-        # Far behind: larger batches, read ahead in a thread.
-        prefetch = Prefetch(app, last + 1, FAR_BEHIND_BATCH)
-        try:
-            for last, _read, rows in prefetch:
+        last = tracked()
+        backlog = (app.recorder.max_notification_id() or 0) - last
+        if backlog <= TAIL_BATCH or limit_batches is not None:
+            batch = read_batch(app, last + 1, TAIL_BATCH)
+            if batch is None:
+                break
+            last, read, rows = batch
+            try:
                 views.apply(rows, Tracking(app.name, last))
-                applied += len(rows)
+            except IntegrityError:
+                continue
+            applied += len(rows.timeline)
+            batches += 1
+            if read < TAIL_BATCH or batches == limit_batches:
+                break
+            backlog = (app.recorder.max_notification_id() or 0) - last
+        bulk = limit_batches is None and backlog >= max(BULK_MIN, last)
+        if bulk:
+            views.drop_deferred_indexes()
+        # Far behind: larger batches, read ahead in a thread where the writing waits on a server. Without the
+        # thread, larger batches still: fewer commits, each of which writes (and checkpoints) pages of facts that
+        # the next batch changes again.
+        # The batches in flight hold some hundred thousand small dicts and lists, which outlive many young-
+        # generation collections: the cyclic collector kept rescanning them, a third of the decoding's and the
+        # fold's CPU. They form no cycles (reference counting frees them), so it is off until the last batch.
+        collecting = gc.isenabled()
+        gc.disable()
+        prefetch = Prefetch(app, last + 1, FAR_BEHIND_BATCH) if views.READ_AHEAD else None
+        ahead = prefetch or batches_from(app, last + 1, FAR_BEHIND_BATCH * 4)
+        try:
+            for last, _read, rows in ahead:
+                views.apply(rows, Tracking(app.name, last))
+                applied += len(rows.timeline)
                 batches += 1
                 if batches == limit_batches:
                     break
@@ -117,7 +174,12 @@ def catch_up(app: Governance, views, tracked, limit_batches: int | None = None) 
         except IntegrityError:
             continue
         finally:
-            prefetch.stop()
+            if prefetch is not None:
+                prefetch.stop()
+            if collecting:
+                gc.enable()
+            if bulk:  # also after an error; after a kill, the next opening builds them (views.index_statements)
+                views.ensure_indexes()
     if applied >= ANALYZE_AFTER:
         views.analyze()
     return applied

@@ -95,22 +95,28 @@ def _k(*parts) -> str:
 
 def facts_of(record: dict) -> list[Fact]:
     """The facts a ledger record states; the rules of what each event means on the read side live here."""
-    kind = record["type"]
-    data = record.get("data") or {}
-    decision = record.get("decision")
-    made = _FACTS.get(kind)
-    if made is None:
+    stated = stated_by(record)
+    if not stated:
         return []
     when = valid_from(record)
-    return [
-        Fact(key, mode, when, record["position"], record["recorded_at"],
-             {**value, "decision": decision, "position": record["position"]})
-        for key, mode, value in made(data)
-    ]
+    return [Fact(key, mode, when, record["position"], record["recorded_at"], value) for key, mode, value in stated]
+
+
+def stated_by(record: dict) -> list[tuple[str, str, dict]]:
+    """(key, mode, value) of each of facts_of(record), without the Fact objects catch-up has no use for."""
+    made = _FACTS.get(record["type"])
+    if made is None:
+        return []
+    stated = made(record.get("data") or {})
+    decision, position = record.get("decision"), record["position"]
+    for _key, _mode, value in stated:  # each rule makes a new dict: completing it in place is safe
+        value["decision"] = decision
+        value["position"] = position
+    return stated
 
 
 def _pick(data: dict, *names: str) -> dict:
-    return {name: data.get(name) for name in names if name in data}
+    return {name: data[name] for name in names if name in data}
 
 
 _FACTS = {

@@ -21,6 +21,7 @@ from projections.facts import facts_of
 from projections.pool import _shared_pools as shared_pools
 from projections.runner import rebuild
 from projections.tenants import Tenants
+from projections.views import INDEXES
 
 STYRKEDJA = Path(sys.executable).with_name("styrkedja")
 BULK = 3000
@@ -196,6 +197,9 @@ def test_a_runner_killed_mid_catch_up_and_restarted_projects_every_position_exac
             assert count(conn, slug, "SELECT count(DISTINCT position) FROM {s}.timeline") == head
             assert count(conn, slug, "SELECT max(position) FROM {s}.timeline") == head
             assert count(conn, slug, "SELECT count(*) FROM {s}.facts") == sum(len(facts_of(r)) for r in records)
+            # Killed in a bulk catch-up (its indexes dropped), restarted: every index is there again.
+            assert set(INDEXES) <= {row[0] for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s", (schema_name(slug),))}
 
         views = tenants.views(slug)
         assert views.tracked() == app.recorder.max_notification_id()

@@ -3,6 +3,7 @@ mapper reads, in one batch or in many."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 
@@ -11,8 +12,9 @@ from test_projection_runner import out_of_order, record_in_bulk, snapshot
 
 from domain.stores import schema_name
 from projections import catchup
+from projections.queries import TenantViews
 from projections.tenants import Tenants
-from projections.views import VIEWS_VERSION, ledger_rows, stored_row
+from projections.views import DEFERRED_INDEXES, INDEXES, VIEWS_VERSION, PostgresViews, ledger_rows, stored_row
 
 # The tables of the first layout (before VIEWS_VERSION existed), as that version created them.
 FIRST_LAYOUT = (
@@ -137,5 +139,72 @@ def test_far_behind_catch_up_in_large_read_ahead_batches_builds_the_same_models_
         assert snapshot(views, records) == small
         assert views.tracked() == app.recorder.max_notification_id()
         assert views.state(dt.date(2024, 6, 30))["position"] == len(records)
+    finally:
+        tenants.close()
+
+
+def index_names(views) -> set[str]:
+    if isinstance(views.views, PostgresViews):
+        rows = views.views.select("SELECT indexname AS name FROM pg_indexes WHERE schemaname = %s",
+                                  (views.views.datastore.schema,))
+    else:
+        rows = views.views.select("SELECT name FROM sqlite_master WHERE type = 'index'")
+    return {row["name"] for row in rows}
+
+
+class Killed(BaseException):
+    """Stands for a kill -9: nothing after it runs, not even the catch-up's finally."""
+
+
+def test_a_bulk_catch_up_cut_short_answers_correctly_meanwhile_and_the_next_opening_restores_its_indexes(
+        store_config, monkeypatch):
+    tenants = Tenants(store_config, inline_projections=False)
+    try:
+        tenants.create("bulk", "Bulkkommun", "1234")
+        app = tenants.get("bulk")
+        run_scenario(app)
+        record_in_bulk(app, 700)
+        out_of_order(app)
+        records = [entry.as_record() for entry in app.ledger_entries()]
+        monkeypatch.setattr(catchup, "TAIL_BATCH", 50)
+        monkeypatch.setattr(catchup, "FAR_BEHIND_BATCH", 100)
+        views = tenants.views("bulk")
+        # Row by row, all indexes kept up: what a bulk catch-up must give.
+        monkeypatch.setattr(catchup, "BULK_MIN", 10**9)
+        assert views.catch_up() == len(records)
+        expected = snapshot(views, records)
+        views.views.clear()
+
+        monkeypatch.setattr(catchup, "BULK_MIN", 100)
+        writer = views.views
+        applied = []
+        apply = writer.apply
+
+        def apply_then_die(rows, tracking):
+            if len(applied) == 4:
+                raise Killed
+            apply(rows, tracking)
+            applied.append(tracking.notification_id)
+
+        monkeypatch.setattr(writer, "apply", apply_then_die)
+        monkeypatch.setattr(writer, "ensure_indexes", lambda: None)  # a killed process builds nothing
+        with contextlib.suppress(Killed):
+            views.catch_up()
+        monkeypatch.undo()
+        monkeypatch.setattr(catchup, "TAIL_BATCH", 50)
+        monkeypatch.setattr(catchup, "FAR_BEHIND_BATCH", 100)
+        assert 0 < views.tracked() == applied[-1] < len(records)
+        assert not index_names(views) & set(DEFERRED_INDEXES)
+        # Queries meanwhile: the same answers as with every index (only slower).
+        partial = snapshot(views, records)
+
+        reopened = TenantViews(app)  # the next start: opening the read models builds the missing indexes
+        assert set(INDEXES) <= index_names(reopened)
+        assert snapshot(reopened, records) == partial
+        assert reopened.catch_up() > 0
+        assert reopened.tracked() == app.recorder.max_notification_id()
+        assert snapshot(reopened, records) == expected
+        assert set(INDEXES) <= index_names(reopened)
+        reopened.views.datastore.close()
     finally:
         tenants.close()
