@@ -54,6 +54,12 @@ def create_app(config: dict | None = None) -> Flask:
         # Worker threads are reused across requests: nobody acts until this request says who.
         current_actor.set(None)
 
+    @app.teardown_request
+    def forget_actor(_error=None):
+        # ...and nobody goes on acting after it: code the same thread runs next outside a request (a test
+        # client's caller, a fixture recording the demo) must not record in this request's user's name.
+        current_actor.set(None)
+
     errors.register(app)
     init_ops(app)
     init_api(app)

@@ -102,3 +102,13 @@ def test_text_with_a_nul_character_is_refused_naming_the_field(api):
     answer = api.get("/timeline?subject=a%00b")
     assert answer.status_code == 400
     field_errors(answer.get_json(), "subject")
+
+
+def test_after_a_request_the_thread_records_in_nobodys_name(api):
+    # The test client runs the app in the caller's thread: the request's user used to stay the current
+    # actor afterwards, so a demo recorded next in that thread named the last API user as its recorder.
+    from domain.context import current_actor
+
+    api.post("/indicators", {"code": "N99", "name": "Nyckeltal", "unit": "%", "direction": "increase"})
+
+    assert current_actor.get() is None
