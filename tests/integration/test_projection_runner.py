@@ -44,6 +44,16 @@ def record_in_bulk(app, count: int, per_command: int = 100) -> None:
         app.execute(lambda codes=codes: [Term(app.id_for("term", code), code, 2023, 2026) for code in codes])
 
 
+def busy_tenant(tenants: Tenants, slug: str, name: str, bulk: int):
+    """A tenant with the scenario, `bulk` entries recorded in bulk, and the out-of-order decisions on top."""
+    tenants.create(slug, name, "1234")
+    app = tenants.get(slug)
+    run_scenario(app)
+    record_in_bulk(app, bulk)
+    out_of_order(app)
+    return app
+
+
 POINTS = [("2023-11-19", None), ("2024-01-20", None), ("2024-03-15", None), ("2024-06-30", None),
           ("2025-06-30", None), ("2024-03-15", 0.3), ("2024-06-30", 0.6), ("2025-06-30", 0.9)]
 
@@ -76,11 +86,7 @@ def snapshot(views, records: list[dict]) -> dict:
 def test_a_rebuild_drops_and_builds_read_models_identical_to_those_kept_up_incrementally(store_config):
     tenants = Tenants(store_config, inline_projections=False)
     try:
-        tenants.create("bygge", "Byggkommun", "1234")
-        app = tenants.get("bygge")
-        run_scenario(app)
-        record_in_bulk(app, 300)
-        out_of_order(app)
+        app = busy_tenant(tenants, "bygge", "Byggkommun", 300)
         views = tenants.views("bygge")
         assert views.catch_up(limit_batches=1) < app.ledger_head()[0]  # caught up in several goes
         views.catch_up()

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 from integration_support import run_scenario
-from test_projection_runner import out_of_order, record_in_bulk, snapshot
+from test_projection_runner import busy_tenant, out_of_order, snapshot
 
 from domain.stores import schema_name
 from projections import catchup
@@ -119,11 +119,7 @@ def test_far_behind_catch_up_in_large_read_ahead_batches_builds_the_same_models_
         store_config, monkeypatch):
     tenants = Tenants(store_config, inline_projections=False)
     try:
-        tenants.create("stor", "Storkommun", "1234")
-        app = tenants.get("stor")
-        run_scenario(app)
-        record_in_bulk(app, 700)
-        out_of_order(app)
+        app = busy_tenant(tenants, "stor", "Storkommun", 700)
         records = [entry.as_record() for entry in app.ledger_entries()]
         views = tenants.views("stor")
         # Small batches all the way, one transaction each.
@@ -160,11 +156,7 @@ def test_a_bulk_catch_up_cut_short_answers_correctly_meanwhile_and_the_next_open
         store_config, monkeypatch):
     tenants = Tenants(store_config, inline_projections=False)
     try:
-        tenants.create("bulk", "Bulkkommun", "1234")
-        app = tenants.get("bulk")
-        run_scenario(app)
-        record_in_bulk(app, 700)
-        out_of_order(app)
+        app = busy_tenant(tenants, "bulk", "Bulkkommun", 700)
         records = [entry.as_record() for entry in app.ledger_entries()]
         monkeypatch.setattr(catchup, "TAIL_BATCH", 50)
         monkeypatch.setattr(catchup, "FAR_BEHIND_BATCH", 100)
