@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import queue
 import threading
 from collections.abc import Iterator
@@ -133,13 +134,14 @@ def catch_up(app: Governance, views, tracked, limit_batches: int | None = None) 
     """
     applied = batches = 0
     while limit_batches is None or batches < limit_batches:
-        last = tracked()
-        backlog = (app.recorder.max_notification_id() or 0) - last
-        if backlog <= TAIL_BATCH or limit_batches is not None:
-            batch = read_batch(app, last + 1, TAIL_BATCH)
-            if batch is None:
-                break
-            last, read, rows = batch
+        # The tail first: every query catches up before it reads, and then there is usually nothing new, which
+        # this one read finds out.
+        projected = tracked()
+        first = read_batch(app, projected + 1, TAIL_BATCH)
+        if first is None:
+            break
+        last, read, rows = first
+        if read < TAIL_BATCH or limit_batches is not None:
             try:
                 views.apply(rows, Tracking(app.name, last))
             except IntegrityError:
@@ -148,8 +150,11 @@ def catch_up(app: Governance, views, tracked, limit_batches: int | None = None) 
             batches += 1
             if read < TAIL_BATCH or batches == limit_batches:
                 break
-            backlog = (app.recorder.max_notification_id() or 0) - last
-        bulk = limit_batches is None and backlog >= max(BULK_MIN, last)
+            projected, first = last, None
+        # Far behind. A full first batch is written with the rest, after the decision on the indexes and while
+        # the read-ahead already reads on.
+        backlog = (app.recorder.max_notification_id() or 0) - projected
+        bulk = limit_batches is None and backlog >= max(BULK_MIN, projected)
         if bulk:
             views.drop_deferred_indexes()
         # Far behind: larger batches, read ahead in a thread where the writing waits on a server. Without the
@@ -163,7 +168,7 @@ def catch_up(app: Governance, views, tracked, limit_batches: int | None = None) 
         prefetch = Prefetch(app, last + 1, FAR_BEHIND_BATCH) if views.READ_AHEAD else None
         ahead = prefetch or batches_from(app, last + 1, FAR_BEHIND_BATCH * 4)
         try:
-            for last, _read, rows in ahead:
+            for last, _read, rows in itertools.chain([first] if first else [], ahead):
                 views.apply(rows, Tracking(app.name, last))
                 applied += len(rows.timeline)
                 batches += 1

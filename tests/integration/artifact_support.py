@@ -84,9 +84,10 @@ def new_bucket(endpoint: str) -> tuple[object, str]:
     return client, bucket
 
 
-def open_app(data_dir: Path, admin_token: str, backend: Backend | None = None, redis_url: str | None = None):
+def open_app(data_dir: Path, admin_token: str, backend: Backend | None = None, redis_url: str | None = None,
+             database_url: str | None = None):
     return create_app({"DATA_DIR": str(data_dir), "ADMIN_TOKEN": admin_token, "REDIS_URL": redis_url,
-                       "DATABASE_URL": None, "ARTIFACT_STORE": backend.url if backend else None})
+                       "DATABASE_URL": database_url, "ARTIFACT_STORE": backend.url if backend else None})
 
 
 def close(flask_app) -> None:
@@ -94,19 +95,26 @@ def close(flask_app) -> None:
     flask_app.extensions["styrkedja"].close()
 
 
-def provision_demo(flask_app, admin_token: str) -> dict[str, str]:
-    """Vänersborg over the API with the demo recorded and an auditor; answers the tokens."""
+USER_NAMES = {"auditor": "Revisor", "admin": "Administratör"}
+
+
+def provision_demo(flask_app, admin_token: str, roles: tuple[str, ...] = ("auditor",)) -> dict[str, str]:
+    """Vänersborg over the API with the demo recorded (read models caught up) and a user of each role;
+    answers their tokens by role."""
     client = flask_app.test_client()
     platform = {"Authorization": f"Bearer {admin_token}"}
     answer = client.post(f"{PREFIX}/tenants", headers=platform,
                          json={"slug": SLUG, "name": "Vänersborgs kommun", "municipality_code": "1487"})
     assert answer.status_code == 201, answer.get_json()
     assert build_demo(flask_app.extensions["styrkedja"].get(SLUG)) > 0
-    flask_app.extensions["styrkedja"].views(SLUG).catch_up()
-    answer = client.post(f"{PREFIX}/t/{SLUG}/users", headers=platform,
-                         json={"email": f"auditor@{SLUG}.se", "name": "Revisor", "role": "auditor", "bodies": []})
-    assert answer.status_code == 201, answer.get_json()
-    return {"auditor": answer.get_json()["token"]}
+    flask_app.extensions["styrkedja"].views(SLUG).catch_up()  # as the projection runner would have
+    tokens = {}
+    for role in roles:
+        answer = client.post(f"{PREFIX}/t/{SLUG}/users", headers=platform,
+                             json={"email": f"{role}@{SLUG}.se", "name": USER_NAMES[role], "role": role, "bodies": []})
+        assert answer.status_code == 201, answer.get_json()
+        tokens[role] = answer.get_json()["token"]
+    return tokens
 
 
 class Auditor:

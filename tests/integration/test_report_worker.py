@@ -20,17 +20,14 @@ import time
 from pathlib import Path
 
 import pytest
+from artifact_support import PREFIX, SLUG, close, open_app, provision_demo
 
-from web import create_app
-from web.demo import build_demo
 from workers.queue import QUEUE_NAME, RETRY_INTERVALS
 
 pytestmark = pytest.mark.redis
 
 ROOT = Path(__file__).resolve().parents[2]
 STYRKEDJA = Path(sys.executable).with_name("styrkedja")
-PREFIX = "/api/v1"
-SLUG = "vanersborg"
 
 REQUESTS: dict[str, dict] = {
     "discharge_basis-pdf": {"kind": "discharge_basis", "body": "BUN", "year": 2023, "format": "pdf"},
@@ -44,16 +41,6 @@ REQUESTS: dict[str, dict] = {
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def open_app(data_dir: Path, admin_token: str, redis_url: str | None = None, database_url: str | None = None):
-    return create_app({"DATA_DIR": str(data_dir), "ADMIN_TOKEN": admin_token, "REDIS_URL": redis_url,
-                       "DATABASE_URL": database_url})
-
-
-def close(flask_app) -> None:
-    flask_app.extensions["styrkedja_reports"]["queue"].wait_idle()
-    flask_app.extensions["styrkedja"].close()
 
 
 class Caller:
@@ -145,23 +132,6 @@ def rq_job(redis_url: str, rid: str):
     return Job.fetch(f"report-{SLUG}-{rid}", connection=rq_queue(redis_url).connection)
 
 
-def provision_demo(flask_app, admin_token: str) -> dict[str, str]:
-    """Create Vänersborg over the API, record the demo, add an admin and an auditor; answer their tokens."""
-    client = flask_app.test_client()
-    platform = {"Authorization": f"Bearer {admin_token}"}
-    answer = client.post(f"{PREFIX}/tenants", headers=platform,
-                         json={"slug": SLUG, "name": "Vänersborgs kommun", "municipality_code": "1487"})
-    assert answer.status_code == 201, answer.get_json()
-    assert build_demo(flask_app.extensions["styrkedja"].get(SLUG)) > 0
-    tokens = {}
-    for role in ("admin", "auditor"):
-        answer = client.post(f"{PREFIX}/t/{SLUG}/users", headers=platform,
-                             json={"email": f"{role}@{SLUG}.se", "name": role, "role": role, "bodies": []})
-        assert answer.status_code == 201, answer.get_json()
-        tokens[role] = answer.get_json()["token"]
-    return tokens
-
-
 # --- fixtures -----------------------------------------------------------------------------------
 
 
@@ -172,8 +142,7 @@ def demo_data(tmp_path_factory):
     token = "worker-admin-" + secrets.token_hex(8)
     flask_app = open_app(data, token)
     try:
-        tokens = provision_demo(flask_app, token)
-        flask_app.extensions["styrkedja"].views(SLUG).catch_up()  # as the projection runner would have
+        tokens = provision_demo(flask_app, token, roles=("admin", "auditor"))
     finally:
         close(flask_app)
     return data, token, tokens

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 from integration_support import run_scenario
-from test_projection_runner import busy_tenant, out_of_order, snapshot
+from test_projection_runner import busy_tenant, snapshot
 
 from domain.stores import schema_name
 from projections import catchup
@@ -51,10 +51,7 @@ def execute(config, slug: str, statements: list[tuple[str, tuple]]) -> None:
 def test_read_models_of_the_first_layout_are_dropped_and_rebuilt_from_the_log_when_opened(store_config):
     tenants = Tenants(store_config, inline_projections=False)
     try:
-        tenants.create("gammal", "Gammalkommun", "1234")
-        app = tenants.get("gammal")
-        run_scenario(app)
-        out_of_order(app)
+        app = busy_tenant(tenants, "gammal", "Gammalkommun", 0)
         views = tenants.views("gammal")
         views.catch_up()
         records = [entry.as_record() for entry in app.ledger_entries()]
