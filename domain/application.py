@@ -149,7 +149,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         self.ledger_id = self.id_for("ledger")
         # The ledger head as last read or written, and the position up to which every cached
         # aggregate is known fresh (see LedgerCheckedRepository); both move under _sync_lock.
-        self._head: tuple[int, str, dt.datetime | None] = (0, GENESIS_HASH, None)
+        self._head: Head = (0, GENESIS_HASH, None)
         self._fresh_at = -1
         self._sync_lock = threading.Lock()
         # Commands of one process queue for the tenant instead of racing for the same ledger position:
@@ -348,7 +348,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
         finally:
             _view.reset(token)
 
-    def _sync(self) -> tuple[int, tuple[int, str, dt.datetime | None]]:
+    def _sync(self) -> tuple[int, Head]:
         repository: LedgerCheckedRepository = self.repository
         with self._sync_lock:
             rows = self.recorder.select_events(self.ledger_id, gt=max(self._fresh_at, 0), limit=SYNC_LIMIT + 1)
@@ -456,7 +456,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
 
     # --- the ledger ----------------------------------------------------------------------
 
-    def ledger_head(self) -> tuple[int, str, dt.datetime | None]:
+    def ledger_head(self) -> Head:
         stored = self.recorder.select_events(self.ledger_id, desc=True, limit=1)
         if not stored:
             return 0, GENESIS_HASH, None
