@@ -6,8 +6,10 @@ the real commands produce (domain/application.py Governance._chain), in saves of
 
 1. TenantViews.catch_up() from empty against three reads of the notification log in the same run, in catch-up's
    batches: raw (select only), lean (select and decode as catch-up does, with orjson) and the floor (select,
-   decode and parse the record through the library's mapper, as everything but catch-up reads it; the goal's
-   reference since the first version of this bench);
+   decode and parse the record through the library's mapper, as everything but catch-up reads it). The goal is
+   judged against the raw read, as the issue words it; the floor was its reference in earlier versions of this
+   bench and is kept beside it. Then catch-up once more, stage by stage with nothing overlapping (read, decode,
+   fold, writes, index builds), against the budget per entry that half the raw read rate leaves;
 2. TenantViews.state(as_of, known_at) at 200 random points of both times (and GET /state via the Flask test
    client for one size), median and p95, with a breakdown into position_at, facts_in_force and assemble;
 3. on PostgreSQL, the lag from a real command's commit (define_indicator) to TenantViews.head() reaching the
@@ -712,6 +714,54 @@ def read_rate_lean(app: Governance) -> dict:
             "cpu_seconds": round(time.process_time() - cpu, 3)}
 
 
+def measure_stages(app: Governance, views: TenantViews, url: str | None) -> dict:
+    """Catch-up from empty once more, its stages one after another with nothing overlapping, in µs per entry:
+    the read, the decode to records, the fold to rows, and the writes (this process's CPU and, on PostgreSQL, the
+    server's), then the indexes a bulk catch-up builds at its end. Says where the time goes against the budget
+    that half the raw read rate leaves. The read models end as catch-up leaves them (same rows, indexes,
+    statistics)."""
+    from eventsourcing.persistence import Tracking
+
+    from projections.catchup import ANALYZE_AFTER, stored_states
+    from projections.views import rows_for, stored_row
+
+    writer = views.views
+    writer.clear()
+    writer.drop_deferred_indexes()
+    spent = dict.fromkeys(("read", "decode", "fold", "write", "write_cpu", "write_server_cpu", "indexes"), 0.0)
+    start, entries = 1, 0
+    while True:
+        t0 = time.perf_counter()
+        stored = stored_states(app.recorder, start, READ_BATCH)
+        t1 = time.perf_counter()
+        if not stored:
+            break
+        records = [stored_row(state) for _id, topic, state in stored if topic == LEDGER_TOPIC]
+        t2 = time.perf_counter()
+        rows = rows_for(records)
+        t3 = time.perf_counter()
+        server, cpu = pg_backend_cpu(url), time.process_time()
+        writer.apply(rows, Tracking(app.name, stored[-1][0]))
+        t4 = time.perf_counter()
+        spent["write_cpu"] += time.process_time() - cpu
+        if server is not None:
+            spent["write_server_cpu"] += pg_backend_cpu(url) - server
+        spent["read"] += t1 - t0
+        spent["decode"] += t2 - t1
+        spent["fold"] += t3 - t2
+        spent["write"] += t4 - t3
+        entries += len(records)
+        start = stored[-1][0] + 1
+    t0 = time.perf_counter()
+    writer.ensure_indexes()
+    spent["indexes"] = time.perf_counter() - t0
+    if entries >= ANALYZE_AFTER:
+        writer.analyze()
+    per_entry = {k: round(v / max(entries, 1) * 1e6, 2) for k, v in spent.items()}
+    per_entry["sum"] = round(sum(per_entry[k] for k in ("read", "decode", "fold", "write", "indexes")), 2)
+    return {"entries": entries, "us_per_entry": per_entry}
+
+
 def pg_backend_cpu(url: str | None) -> float | None:
     """CPU seconds used so far by the PostgreSQL backends serving the bench database (a local server's /proc).
 
@@ -1009,7 +1059,8 @@ def run_size(store: str, n: int, opts: Options, url: str | None, config: StoreCo
         log(f"[{store} {n:>9,}] GET /state through the Flask test client")
         result["http"] = measure_http(tenants, slug, points, url, config.data_dir)
     log(f"[{store} {n:>9,}] as-of median {result['as_of']['state']['median']} ms, "
-        f"p95 {result['as_of']['state']['p95']} ms")
+        f"p95 {result['as_of']['state']['p95']} ms; catch-up again, stage by stage")
+    result["stages"] = measure_stages(app, views, url)
     return result
 
 
@@ -1113,11 +1164,14 @@ def goals_met(results: dict, opts: Options) -> dict:
                                 * m_small}
         goals["asof_median"] = {"goal": f"median at {large:,} < {GOALS['asof_median_ms']} ms (PostgreSQL)",
                                 "median_ms": m_large, "met": m_large < GOALS["asof_median_ms"]}
-    shares = {f"{store} {n}": r["catch_up_share"] for store, res in results.items()
-              for n, r in res.get("sizes", {}).items()}
-    if shares:
-        goals["catch_up"] = {"goal": f"catch-up ≥ {GOALS['catchup_share']:.0%} of the floor read rate",
-                             "shares": shares, "met": all(s >= GOALS["catchup_share"] for s in shares.values())}
+    # The goal as the issue words it: the raw notification-log read (select_notifications). The floor (that read
+    # decoded through the mapper) is the reference this bench used before, kept beside it.
+    for name, key, reference in (("catch_up", "catch_up_share_of_raw", "raw read rate (select_notifications)"),
+                                 ("catch_up_floor", "catch_up_share", "floor (read + mapper decode)")):
+        shares = {f"{store} {n}": r[key] for store, res in results.items() for n, r in res.get("sizes", {}).items()}
+        if shares:
+            goals[name] = {"goal": f"catch-up ≥ {GOALS['catchup_share']:.0%} of the {reference}", "shares": shares,
+                           "met": all(s >= GOALS["catchup_share"] for s in shares.values())}
     lag = results.get("postgres", {}).get("lag")
     if lag:
         goals["lag"] = {"goal": f"p99 < {GOALS['lag_p99_ms']} ms", "p99_ms": lag["lag"]["p99"],
@@ -1165,6 +1219,19 @@ def print_report(results: dict, goals: dict, opts: Options) -> None:
           "the PostgreSQL backends)")
     print(table(["store", "events", "generate", "read raw", "read+lean decode", "read+decode (floor)", "catch-up",
                  "catch-up s", "share", "of lean", "of raw", "floor cpu", "catch-up cpu", "server cpu"], rows))
+    rows = []
+    for store, res in results.items():
+        for n, r in res["sizes"].items():
+            if "stages" in r:
+                us = r["stages"]["us_per_entry"]
+                rows.append([store, f"{n:,}", us["read"], us["decode"], us["fold"], us["write"], us["write_cpu"],
+                             us["write_server_cpu"] if store == "postgres" else "–", us["indexes"], us["sum"],
+                             round(1e6 / (GOALS["catchup_share"] * r["read_raw"]["rate"]), 2)])
+    if rows:
+        print("\nCatch-up stage by stage, one after another (µs per entry; write cpu: this process, server: the "
+              "PostgreSQL backends); budget: what catch-up may spend per entry at half the raw read rate")
+        print(table(["store", "events", "read", "decode", "fold", "write", "write cpu", "server cpu", "indexes",
+                     "sum", "budget"], rows))
     for store, res in results.items():
         for n, r in res["sizes"].items():
             seek = r["as_of"]["what_if_seek_position"]
