@@ -247,7 +247,8 @@ class TenantViews:
         before = self.facts_in_force(date_from, upto)
         after = self.facts_in_force(date_to, upto)
         return {"tenant": self.app.tenant, "from": date_from.isoformat(), "to": date_to.isoformat(),
-                "position": upto, "changes": changes_between(before, after)}
+                "known_at": utc_text(known_at) if known_at else None, "position": upto,
+                "changes": changes_between(before, after)}
 
 
 def changes_between(before: dict[str, list[Fact]], after: dict[str, list[Fact]]) -> list[dict]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from domain.ledger import GENESIS_HASH
 from workers.artifacts import EXTENSIONS, report_id
 from workers.storage import ArtifactStorage, StoredFile
 
@@ -76,8 +77,10 @@ def request_report(tenant: str, app, views, params: dict, principal_id: str, *, 
     if known_at is not None:
         views.catch_up()
         position = views.position_at(known_at)
+        entry = app.entry_at(position) if position else None
+        head_hash = entry.hash if entry is not None else GENESIS_HASH
     else:
-        position = app.ledger_head()[0]
+        position, head_hash, _ = app.ledger_head()
     year, period = params.get("year"), params.get("period")
     as_of = params.get("as_of") or default_as_of(kind, year, period)
     job = {"kind": kind, "fmt": params["format"], "year": year, "body": body,
@@ -89,7 +92,8 @@ def request_report(tenant: str, app, views, params: dict, principal_id: str, *, 
         store.save_manifest(tenant, rid, {
             "id": rid, "status": "queued", "progress": 0, "kind": kind, "format": params["format"],
             "year": year, "body": body, "period": job["period"], "as_of": job["as_of"],
-            "known_at": job["known_at"], "based_on": {"position": position}, "requested_by": principal_id,
+            "known_at": job["known_at"], "based_on": {"position": position, "hash": head_hash},
+            "requested_by": principal_id,
             "requested_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
         try:
             queue.enqueue(tenant, rid, **job)

@@ -188,6 +188,8 @@ def test_each_kind_built_by_a_real_rq_worker_is_byte_identical_to_the_embedded_b
         for label, rid in ids.items():
             status = auditor.status(rid)
             assert (status["status"], status["progress"]) == ("queued", 0), (label, status)
+            # docs/api.md: based_on names the position and its hash from the start, not once built.
+            assert status["based_on"] == {"position": head["head_position"], "hash": head["head_hash"]}, (label, status)
             assert rq_job(redis_url, rid).get_status() == "queued"
         assert rq_queue(redis_url).count == len(REQUESTS)
 

@@ -33,7 +33,20 @@ from web import create_app  # noqa: E402
 # Examples per operation for the administrator (schemathesis adds its own boundary cases on top). The CI
 # default is about 7 100 cases and 80 s of CPU; STYRKEDJA_FUZZ_EXAMPLES=200 is the bigger run for the record.
 EXAMPLES = int(os.environ.get("STYRKEDJA_FUZZ_EXAMPLES", "40"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@schemathesis.check
+def no_server_fault(ctx, response, case):
+    """not_a_server_error, but for the documented 503 projection_lagging: a min_position beyond what the read
+    models hold (the generator picks huge ones) is refused after the bounded wait, as docs/api.md says."""
+    if response.status_code == 503 and "min_position" in (case.query or {}):
+        body = response.json()
+        if body.get("error", {}).get("code") == "projection_lagging":
+            return None
+    return not_a_server_error(ctx, response, case)
+
+
+CHECKS = [no_server_fault, status_code_conformance, content_type_conformance, response_schema_conformance]
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     derandomize=True,  # the same cases on every CI run: a failure here is reproducible, not a dice roll
@@ -52,7 +65,9 @@ STARTED = time.monotonic()
 def fuzz_app(tmp_path_factory):
     """A Flask app of its own over a municipality built for the fuzzing, in a private data directory."""
     admin_token = "fuzz-admin-" + secrets.token_hex(8)
-    app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("fuzz") / "data"), "ADMIN_TOKEN": admin_token})
+    # A min_position beyond the ledger waits briefly before its 503: not the 2 s a client gets, thousands of times.
+    app = create_app({"DATA_DIR": str(tmp_path_factory.mktemp("fuzz") / "data"), "ADMIN_TOKEN": admin_token,
+                      "MIN_POSITION_WAIT_SECONDS": 0.05})
     world = build_world(app, admin_token)
     app.config["FUZZ_TOKENS"] = {**world.tokens, "platform_admin": admin_token}
     app.config["FUZZ_USER_IDS"] = world.user_ids

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -43,15 +45,52 @@ class String(fields.String):
         return text
 
 
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Date(fields.Date):
+    """A date written YYYY-MM-DD (docs/api.md), nothing looser: marshmallow alone also takes 2026-1-5."""
+
+    default_error_messages = {"format": "Not a date of the form YYYY-MM-DD."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not ISO_DAY.fullmatch(value):
+            raise self.make_error("format")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Boolean(fields.Boolean):
+    """true or false as JSON has them: not "yes", 1 or "true", which marshmallow alone turns into true."""
+
+    default_error_messages = {"invalid": "Not a boolean (true or false)."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 def _within_measure(value) -> None:
     if not -MAX_MEASURE <= value <= MAX_MEASURE:
         raise ValidationError(f"Must be between -{MAX_MEASURE} and {MAX_MEASURE}.")
 
 
+class Number(fields.Decimal):
+    """A JSON number read exactly: not a string of digits, which marshmallow's Decimal alone also takes."""
+
+    default_error_messages = {"invalid": "Not a number."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # bool is an int in Python; Decimal comes from the browser forms (web/ui/record_forms.to_json_value).
+        if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def Measure(**kw):  # noqa: N802 - reads like a field type
     """A target or outcome value: a JSON number, decimals allowed, documented with its bounds as numbers."""
-    return fields.Decimal(as_string=False, allow_nan=False, validate=_within_measure,
-                          metadata={"minimum": -MAX_MEASURE, "maximum": MAX_MEASURE}, **kw)
+    return Number(as_string=False, allow_nan=False, validate=_within_measure,
+                  metadata={"minimum": -MAX_MEASURE, "maximum": MAX_MEASURE}, **kw)
 
 
 def Code(**kw):  # noqa: N802 - reads like a field type
@@ -65,11 +104,11 @@ class Strict(Schema):
 
 class DecisionSchema(Strict):
     body = Code(required=True, metadata={"description": "Code of the deciding body, e.g. KF"})
-    date = fields.Date(required=True, metadata={"description": "Meeting date"})
+    date = Date(required=True, metadata={"description": "Meeting date"})
     kind = String(load_default="meeting", validate=validate.OneOf(["meeting", "delegated"]))
     paragraph = String(load_default=None, validate=validate.Length(min=1, max=40))
     registry_number = String(load_default=None, validate=validate.Length(min=1, max=60))
-    effective_from = fields.Date(load_default=None)
+    effective_from = Date(load_default=None)
     delegation = String(load_default=None, validate=validate.Length(min=1, max=200),
                         metadata={"description": "The delegation decision a delegated decision rests on"})
 
@@ -198,6 +237,12 @@ class DocumentRevisionSchema(Decided):
     description = String(validate=TEXT)
     related = fields.List(String(validate=NAME))
 
+    @validates_schema
+    def check_change(self, data, **kwargs):
+        # Malformed input (400), as for the other revisions, before the domain is asked.
+        if not set(data) - {"decision"}:
+            raise ValidationError("A revision changes at least one field.", "name")
+
 
 class TermSchema(Strict):
     code = Code(required=True)
@@ -262,13 +307,13 @@ class AssignmentSchema(Decided):
     goal = Code(load_default=None)
     title = String(required=True, validate=NAME)
     description = String(required=True, validate=TEXT)
-    due = fields.Date(required=True)
+    due = Date(required=True)
 
 
 class AssignmentRevisionSchema(Decided):
     title = String(load_default=None, validate=NAME)
     description = String(load_default=None, validate=TEXT)
-    due = fields.Date(load_default=None)
+    due = Date(load_default=None)
 
     @validates_schema
     def check_change(self, data, **kwargs):
@@ -284,7 +329,7 @@ class StatusSchema(Strict):
     status = String(required=True, validate=validate.OneOf(ASSIGNMENT_STATUSES))
     period = String(required=True, validate=PERIOD)
     comment = String(required=True, validate=TEXT)
-    reported_on = fields.Date(required=True)
+    reported_on = Date(required=True)
 
 
 # --- plans and budgets ----------------------------------------------------------------------
@@ -335,7 +380,7 @@ class FinancialSchema(Strict):
     area = Code(load_default=None)
     outcome_sek = fields.Integer(required=True, strict=True, validate=SIGNED_AMOUNT)
     forecast_sek = fields.Integer(required=True, strict=True, validate=SIGNED_AMOUNT)
-    reported_on = fields.Date(required=True)
+    reported_on = Date(required=True)
 
 
 class IndicatorOutcomeSchema(Strict):
@@ -343,7 +388,7 @@ class IndicatorOutcomeSchema(Strict):
     period = String(required=True, validate=PERIOD)
     value = Measure(required=True)
     body = Code(load_default=None)
-    reported_on = fields.Date(required=True)
+    reported_on = Date(required=True)
 
 
 class AssessmentSchema(Strict):
@@ -354,7 +399,7 @@ class AssessmentSchema(Strict):
     analysis = String(required=True, validate=TEXT)
     internal_efficiency = String(load_default=None, validate=TEXT)
     external_efficiency = String(load_default=None, validate=TEXT)
-    reported_on = fields.Date(required=True)
+    reported_on = Date(required=True)
 
 
 class MeasureSchema(Decided):
@@ -374,13 +419,13 @@ class AuditReportSchema(Strict):
     year = fields.Integer(required=True, strict=True, validate=YEAR)
     recommendation = String(required=True, validate=validate.OneOf(["grant", "refuse"]))
     remarks = String(required=True, validate=validate.Length(max=10000))
-    submitted_on = fields.Date(required=True)
+    submitted_on = Date(required=True)
 
 
 class DischargeSchema(Decided):
     body = Code(required=True)
     year = fields.Integer(required=True, strict=True, validate=YEAR)
-    granted = fields.Boolean(required=True)
+    granted = Boolean(required=True)
     remark = String(load_default=None, validate=TEXT)
 
 
@@ -429,7 +474,7 @@ class VerificationSchema(Schema):
 
 
 class AsOfQuerySchema(Strict):
-    as_of = fields.Date(load_default=None, validate=DAY,
+    as_of = Date(load_default=None, validate=DAY,
                         metadata={"description": "Decision time: what was in force on this date"})
     known_at = fields.AwareDateTime(load_default=None, default_timezone=None, validate=MOMENT, metadata={
         "description": "Record time: as the records stood at this moment (ISO 8601 with offset)"})
@@ -441,16 +486,21 @@ class TimelineQuerySchema(Strict):
     body = Code(load_default=None)
     subject = String(load_default=None, validate=validate.Length(max=200))
     type = String(load_default=None, validate=validate.Regexp(r"^[A-Za-z]{1,60}$"))
-    from_ = fields.Date(data_key="from", load_default=None, validate=DAY)
-    to = fields.Date(load_default=None, validate=DAY)
+    from_ = Date(data_key="from", load_default=None, validate=DAY)
+    to = Date(load_default=None, validate=DAY)
     cursor = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     min_position = fields.Integer(load_default=None, validate=POSITION)
 
+    @validates_schema
+    def check_order(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
+            raise ValidationError("to must not be before from.", "to")
+
 
 class DiffQuerySchema(Strict):
-    from_ = fields.Date(data_key="from", required=True, validate=DAY)
-    to = fields.Date(required=True, validate=DAY)
+    from_ = Date(data_key="from", required=True, validate=DAY)
+    to = Date(required=True, validate=DAY)
     known_at = fields.AwareDateTime(load_default=None, validate=MOMENT)
     min_position = fields.Integer(load_default=None, validate=POSITION)
 
@@ -485,6 +535,7 @@ class DiffSchema(Schema):
     tenant = String()
     from_ = String(data_key="from", attribute="from")
     to = String()
+    known_at = String(allow_none=True)
     position = fields.Integer()
     changes = fields.List(fields.Dict())
 
@@ -501,19 +552,28 @@ class ReportRequestSchema(Strict):
     year = fields.Integer(load_default=None, strict=True, validate=YEAR)
     period = String(load_default=None, validate=validate.OneOf(["T1", "T2"]),
                            metadata={"description": "For interim: T1 (through April) or T2 (through August)"})
-    as_of = fields.Date(load_default=None, validate=DAY)
+    as_of = Date(load_default=None, validate=DAY)
     known_at = fields.AwareDateTime(load_default=None, validate=MOMENT)
     format = String(required=True, validate=validate.OneOf(["pdf", "html", "csv", "jsonl"]))
 
     @validates_schema
     def check_combination(self, data, **kwargs):
         kind = data.get("kind")
+        errors: dict[str, list[str]] = {}  # every field that is wrong, not only the first
         if kind != "ledger_export" and data.get("year") is None:
-            raise ValidationError("This report is for a year.", "year")
+            errors["year"] = ["This report is for a year."]
         if kind == "discharge_basis" and not data.get("body"):
-            raise ValidationError("The ansvarsprövningsunderlag is for one body.", "body")
+            errors["body"] = ["The ansvarsprövningsunderlag is for one body."]
+        if kind != "discharge_basis" and data.get("body"):
+            errors["body"] = [f"{kind} covers the whole municipality: leave body out."]
+        if kind == "interim" and not data.get("period"):
+            errors["period"] = ["A delårsrapport is for T1 (through April) or T2 (through August)."]
+        if kind != "interim" and data.get("period"):
+            errors["period"] = ["Only an interim report has a period."]
         if kind in REPORT_FORMATS and data.get("format") not in REPORT_FORMATS[kind]:
-            raise ValidationError(f"{kind} comes as {', '.join(REPORT_FORMATS[kind])}.", "format")
+            errors["format"] = [f"{kind} comes as {', '.join(REPORT_FORMATS[kind])}."]
+        if errors:
+            raise ValidationError(errors)
 
 
 class ReportAcceptedSchema(Schema):

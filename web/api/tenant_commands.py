@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, request
+from webargs.flaskparser import abort
 
 from domain.application import Governance
 from projections.pool import one_connection
@@ -15,6 +16,11 @@ from web.tenancy import tenant_app
 blp = Blueprint("commands", __name__, url_prefix="/api/v1/t/<tenant>", description="Record decisions")
 
 ROLES_BY_ENDPOINT: dict[str, tuple[str, ...]] = {}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
+    "description": "A key of the client's choosing (a UUID): a repeat with the same key and body is recorded once "
+                   "and answered with the first answer; the same key with another body is 422 "
+                   "idempotency_key_reused."}
 
 
 @blp.before_request
@@ -29,7 +35,7 @@ def _make_view(command: Command):
     @blp.arguments(command.schema())  # one schema instance per command, not one per request
     @blp.response(201, RecordingSchema)
     @blp.errors(401, 403, 404, 409, 422, 503)
-    @blp.doc(summary=command.summary, operationId=command.name)
+    @blp.doc(summary=command.summary, operationId=command.name, parameters=[IDEMPOTENCY_KEY])
     def view(data: dict, tenant: str, **path):
         app: Governance = g.app
         # On PostgreSQL the command's reads and its save share one pooled connection, not one each.
@@ -41,7 +47,8 @@ def _make_view(command: Command):
             idem = {}
             if key:
                 if len(key) > 200:
-                    return {"errors": {"Idempotency-Key": ["At most 200 characters."]}}, 400
+                    # Raised, not returned: a returned body would be dumped through RecordingSchema as {}.
+                    abort(400, messages={"headers": {"Idempotency-Key": ["At most 200 characters."]}})
                 idem["idempotency"] = (key, Governance.fingerprint(command.name, path,
                                                                    request.get_json(silent=True)))
             return command.run(app, data, path, idem), 201
