@@ -8,7 +8,7 @@ from eventsourcing.domain import event
 
 from domain.base import GovernedAggregate
 from domain.errors import InvalidCommandError
-from domain.periods import check_period
+from domain.periods import check_period, check_reported_on
 
 ATTAINMENTS = ("met", "partly_met", "not_met")
 
@@ -26,6 +26,7 @@ class Assessable(GovernedAggregate):
         check_period(period)
         if attainment not in ATTAINMENTS:
             raise InvalidCommandError(f"attainment is one of {', '.join(ATTAINMENTS)}.", "attainment")
+        check_reported_on(reported_on)
         self._assess(period, attainment, analysis, internal_efficiency, external_efficiency, reported_on)
 
     @event("AttainmentAssessed")

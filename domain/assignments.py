@@ -10,7 +10,7 @@ from eventsourcing.domain import event
 from domain.assessments import Assessable
 from domain.decisions import COUNCIL, BodyRef, Decision
 from domain.errors import InvalidCommandError, NotCompetentError, WithdrawnError
-from domain.periods import check_period
+from domain.periods import check_period, check_reported_on
 
 ASSIGNMENT_STATUSES = ("not_started", "ongoing", "completed", "will_not_complete")
 
@@ -82,6 +82,7 @@ class Assignment(Assessable):
         check_period(period)
         if status not in ASSIGNMENT_STATUSES:
             raise InvalidCommandError(f"status is one of {', '.join(ASSIGNMENT_STATUSES)}.", "status")
+        check_reported_on(reported_on)
         self._report_status(status, period, comment, reported_on)
 
     @event("AssignmentStatusReported")

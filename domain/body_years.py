@@ -18,7 +18,7 @@ from domain.errors import (
     NeedsCouncilDecisionError,
     NotCompetentError,
 )
-from domain.periods import check_period
+from domain.periods import check_period, check_reported_on
 
 DEFAULT_REALLOCATION_THRESHOLD_PERCENT = 5
 
@@ -228,6 +228,7 @@ class BodyYear(GovernedAggregate):
     ) -> None:
         if check_period(period) != self.year:
             raise InvalidCommandError(f"period {period} is not in {self.year}.", "period")
+        check_reported_on(reported_on)
         self._report_financial(period, area, outcome_sek, forecast_sek, reported_on)
 
     @event("FinancialOutcomeReported")

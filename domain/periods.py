@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from domain.errors import InvalidCommandError
@@ -17,3 +18,9 @@ def check_period(period: str, monthly: bool = False) -> int:
         expected = "a month, e.g. 2024-04" if monthly else "2024, 2024-04, 2024-T1 or 2024-T2"
         raise InvalidCommandError(f"period is {expected}.", "period")
     return int(period[:4])
+
+
+def check_reported_on(reported_on: dt.date) -> None:
+    """A follow-up reports what has happened: like a decision, it cannot be dated after today."""
+    if reported_on > dt.date.today():
+        raise InvalidCommandError("A follow-up cannot be reported in the future.", "reported_on")

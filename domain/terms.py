@@ -10,7 +10,7 @@ from eventsourcing.domain import event
 
 from domain.base import GovernedAggregate
 from domain.errors import InvalidCommandError
-from domain.periods import check_period
+from domain.periods import check_period, check_reported_on
 
 
 class Term(GovernedAggregate):
@@ -50,6 +50,7 @@ class Indicator(GovernedAggregate):
 
     def report_outcome(self, period: str, value: Decimal, body: str | None, reported_on: dt.date) -> None:
         check_period(period)
+        check_reported_on(reported_on)
         self._report_outcome(period, value, body, reported_on)
 
     @event("IndicatorOutcomeReported")

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from domain.errors import EarmarkViolationError, NeedsCouncilDecisionError, NotCompetentError
+from domain.errors import EarmarkViolationError, InvalidCommandError, NeedsCouncilDecisionError, NotCompetentError
 from web import create_app
 from web.cli import DEMO_SLUG, ensure_demo
 from web.ui.record_forms import domain_message
@@ -314,3 +314,6 @@ def test_domain_messages_are_swedish_with_their_field():
     message, field = domain_message(EarmarkViolationError("The earmarked parts exceed the line's amount.",
                                                           "earmarks"))
     assert "särskilda ändamål" in message.lower() and field == "earmarks.0.amount_sek"
+    message, field = domain_message(InvalidCommandError("A follow-up cannot be reported in the future.",
+                                                        "reported_on"))
+    assert "framtiden" in message and field == "reported_on"

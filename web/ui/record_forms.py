@@ -416,6 +416,8 @@ DOMAIN_MESSAGES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
          "decision.paragraph"),
         (r"effective_from cannot be before the decision date\.", "Gäller från kan inte vara före beslutsdatum.",
          "decision.effective_from"),
+        (r"A follow-up cannot be reported in the future\.",
+         "Rapporterat den kan inte vara ett datum i framtiden.", "reported_on"),
         (r".*", "Uppgifterna stämmer inte med varandra eller med det som redan är registrerat.", None),
     ),
 }
