@@ -38,6 +38,17 @@ def earmark_sums(earmarks: list[dict]) -> dict[str, int]:
     return sums
 
 
+def check_distinct_purposes(earmarks: list[dict]) -> None:
+    """Each earmark names its own purpose: the same purpose twice would make two earmarks of one."""
+    seen: set[str] = set()
+    for index, earmark in enumerate(earmarks):
+        if earmark["purpose"] in seen:
+            raise InvalidCommandError(
+                f"The purpose '{earmark['purpose']}' is earmarked twice.", f"earmarks.{index}.purpose"
+            )
+        seen.add(earmark["purpose"])
+
+
 class BodyYear(GovernedAggregate):
     id: UUID  # derived from the tenant and the code (Governance.id_for)
     subject_fields = {"body": "body", "year": "year"}
@@ -98,6 +109,7 @@ class BodyYear(GovernedAggregate):
     def check_frame(self, amount_sek: int, earmarks: list[dict]) -> None:
         if amount_sek < 0:
             raise InvalidCommandError("A frame cannot be negative.", "amount_sek")
+        check_distinct_purposes(earmarks)
         if sum(e["amount_sek"] for e in earmarks) > amount_sek:
             raise EarmarkViolationError("The earmarks add up to more than the frame.", "earmarks")
 
@@ -131,6 +143,7 @@ class BodyYear(GovernedAggregate):
             )
         if amount_sek < 0:
             raise InvalidCommandError("An allocation cannot be negative.", "amount_sek")
+        check_distinct_purposes(earmarks)
         unknown = set(earmark_sums(earmarks)) - set(self.frame_earmarks)
         if unknown:
             raise EarmarkViolationError(

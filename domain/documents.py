@@ -14,6 +14,16 @@ DOCUMENT_TYPES = ("plan", "policy", "programme", "charter", "rules", "guidelines
 PUBLICATION_CHANNELS = ("website", "intranet")
 
 
+def check_published(published: list[str]) -> None:
+    """Every adopted document is published: on the website, or only on the intranet (docs/domain.md, §9)."""
+    if not set(published) <= set(PUBLICATION_CHANNELS):
+        raise InvalidCommandError("published lists website and/or intranet.", "published")
+    if not published:
+        raise InvalidCommandError("A document is published on the website, the intranet or both.", "published")
+    if len(set(published)) < len(published):
+        raise InvalidCommandError("published names a channel twice.", "published")
+
+
 class GoverningDocument(GovernedAggregate):
     id: UUID  # derived from the tenant and the code (Governance.id_for)
     subject_fields = {"document": "code"}
@@ -22,8 +32,7 @@ class GoverningDocument(GovernedAggregate):
     def adopt(cls, id: UUID, **fields) -> GoverningDocument:
         if fields["type"] not in DOCUMENT_TYPES:
             raise InvalidCommandError(f"type is one of {', '.join(DOCUMENT_TYPES)}.", "type")
-        if not set(fields["published"]) <= set(PUBLICATION_CHANNELS):
-            raise InvalidCommandError("published lists website and/or intranet.", "published")
+        check_published(fields["published"])
         return cls(id, **fields)
 
     @event("GoverningDocumentAdopted")
@@ -49,8 +58,13 @@ class GoverningDocument(GovernedAggregate):
         self.adopted_by = decision.body
         self.repealed = False
 
-    @event("GoverningDocumentRevised")
     def revise(self, changes: dict, decision: Decision) -> None:
+        if "published" in changes:
+            check_published(changes["published"])
+        self._revise(changes, decision)
+
+    @event("GoverningDocumentRevised")
+    def _revise(self, changes: dict, decision: Decision) -> None:
         self.name = changes.get("name", self.name)
 
     @event("GoverningDocumentRepealed")

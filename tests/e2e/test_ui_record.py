@@ -317,3 +317,6 @@ def test_domain_messages_are_swedish_with_their_field():
     message, field = domain_message(InvalidCommandError("A follow-up cannot be reported in the future.",
                                                         "reported_on"))
     assert "framtiden" in message and field == "reported_on"
+    message, field = domain_message(InvalidCommandError("The purpose 'Lovskola' is earmarked twice.",
+                                                        "earmarks.1.purpose"))
+    assert "”Lovskola” står två gånger" in message and field == "earmarks.1.purpose"

@@ -81,6 +81,13 @@ def test_earmarks_may_not_exceed_the_frame(planned, refused, by):
             [{"purpose": "A", "amount_sek": 60}, {"purpose": "B", "amount_sek": 41}], by("KF"))
 
 
+def test_a_frame_may_not_earmark_the_same_purpose_twice(planned, refused, by):
+    twice = [EARMARK, {"purpose": EARMARK["purpose"], "amount_sek": 50_000}]
+    error = refused(planned, "invalid_command", planned.set_frame, "MRP2024", "BUN", 2025, FRAME, twice, by("KF"))
+    assert error.field == "earmarks.1.purpose"
+    assert planned.body_year("BUN", 2025).frame_sek is None
+
+
 def test_a_frame_may_not_be_negative(planned, refused, by):
     refused(planned, "invalid_command", planned.set_frame, "MRP2024", "SBN", 2024, -1, [], by("KF"))
 
@@ -154,6 +161,14 @@ def test_a_budget_line_may_not_be_negative(planned, refused, by):
 def test_a_budget_line_may_not_claim_an_earmark_the_frame_lacks(planned, refused, by):
     refused(planned, "earmark_violation", planned.set_allocation, "BUN", 2024, "FRITIDS", 100_000,
             by("BUN", BUDGET_MEETING), earmarks=[{"purpose": "Simskola", "amount_sek": 10_000}])
+
+
+def test_a_budget_line_may_not_name_the_same_earmark_twice(planned, refused, by):
+    half = {"purpose": EARMARK["purpose"], "amount_sek": 50_000}
+    error = refused(planned, "invalid_command", planned.set_allocation, "BUN", 2024, "GRUNDSKOLA", 600_000,
+                    by("BUN", BUDGET_MEETING), earmarks=[half, half])
+    assert error.field == "earmarks.1.purpose"
+    assert allocations(planned) == {}
 
 
 def test_the_earmarked_part_of_a_line_may_not_exceed_the_line(planned, refused, by):

@@ -277,6 +277,26 @@ def test_a_governing_document_records_its_metadata(org, by, last):
     assert record["decision"]["registry_number"] == "KS 2023/88"
 
 
+@pytest.mark.parametrize("published", [[], ["website", "website"], ["intranet", "website", "intranet"]])
+def test_a_document_is_published_somewhere_and_names_each_place_once(org, refused, by, published):
+    error = refused(org, "invalid_command", org.adopt_document, "D-1", by("KS"), **{**DOCUMENT, "published": published})
+    assert error.field == "published"
+
+
+def test_a_revision_may_move_a_document_to_the_intranet_only(org, by, last):
+    org.adopt_document("D-1", by("KS"), **DOCUMENT)
+    org.revise_document("D-1", by("KS", dt.date(2024, 5, 6)), {"published": ["intranet"]})
+    assert last(org)["data"]["changes"] == {"published": ["intranet"]}
+
+
+@pytest.mark.parametrize("published", [[], ["intranet", "intranet"]])
+def test_a_revision_may_not_leave_a_document_unpublished_or_name_a_place_twice(org, refused, by, published):
+    org.adopt_document("D-1", by("KS"), **DOCUMENT)
+    error = refused(org, "invalid_command", org.revise_document, "D-1", by("KS", dt.date(2024, 5, 6)),
+                    {"published": published})
+    assert error.field == "published"
+
+
 def test_a_document_code_can_only_be_adopted_once(org, refused, by):
     org.adopt_document("D-1", by("KS"), **DOCUMENT)
     refused(org, "already_exists", org.adopt_document, "D-1", by("KS"), **DOCUMENT)

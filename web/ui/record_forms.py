@@ -418,6 +418,11 @@ DOMAIN_MESSAGES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
          "decision.effective_from"),
         (r"A follow-up cannot be reported in the future\.",
          "Rapporterat den kan inte vara ett datum i framtiden.", "reported_on"),
+        (r"The purpose '(.+)' is earmarked twice\.",
+         "Ändamålet ”{0}” står två gånger. Ange varje särskilt ändamål en gång.", None),
+        (r"A document is published on the website, the intranet or both\.",
+         "Ange var dokumentet publiceras: på hemsidan, på intranätet eller på båda.", "published"),
+        (r"published names a channel twice\.", "Ange varje publiceringsställe bara en gång.", "published"),
         (r".*", "Uppgifterna stämmer inte med varandra eller med det som redan är registrerat.", None),
     ),
 }
