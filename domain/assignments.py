@@ -49,11 +49,11 @@ class Assignment(Assessable):
     def withdrawn(self) -> bool:
         return any(self.is_in_force(v) for v in self.withdrawal_versions)
 
-    def check_may_change(self, decider: BodyRef) -> None:
-        """A revision or withdrawal is decided by the issuing body, or by KF, which stands above it."""
+    def check_may_change(self, decider: BodyRef, act: str) -> None:
+        """A revision or withdrawal (the act: revise, withdraw) is decided by the issuing body, or by KF above it."""
         if decider.code != self.issued_by and decider.kind != COUNCIL:
             raise NotCompetentError(
-                f"Uppdrag {self.code} was issued by {self.issued_by}; {decider.code} may not change it."
+                f"Uppdrag {self.code} was issued by {self.issued_by}; {decider.code} may not {act} it."
             )
         self.check_active()
 

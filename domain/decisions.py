@@ -89,6 +89,8 @@ class Matter(Enum):
     ADJUST_FRAME = "adjust a frame during the year"
     DECIDE_DISCHARGE = "decide ansvarsfrihet"
     ISSUE_ASSIGNMENT = "issue a riktat uppdrag"
+    REVISE_ASSIGNMENT = "revise a riktat uppdrag"
+    WITHDRAW_ASSIGNMENT = "withdraw a riktat uppdrag"
     OWN_MATTER = "a matter of the body's own operations"
     REPORT_ADOPTION = "adopt a delårsrapport or årsredovisning"
     GOVERNING_DOCUMENT = "adopt a governing document"
@@ -107,6 +109,14 @@ COUNCIL_ONLY = frozenset(
         Matter.DECIDE_DISCHARGE,
     }
 )
+
+
+# The matters of riktade uppdrag, one competence rule for all three, and how a refusal names the act.
+ASSIGNMENT_ACTS = {
+    Matter.ISSUE_ASSIGNMENT: "issue an uppdrag to",
+    Matter.REVISE_ASSIGNMENT: "revise an uppdrag given to",
+    Matter.WITHDRAW_ASSIGNMENT: "withdraw an uppdrag given to",
+}
 
 
 @dataclass(frozen=True)
@@ -139,8 +149,9 @@ class Competence:
                     f"Kommunfullmäktige may not delegate the decision to {self.matter.value}."
                 )
             return
-        if self.matter is Matter.ISSUE_ASSIGNMENT:
-            # KF gives riktade uppdrag to a body; a nämnd may give one to its own förvaltning.
+        if self.matter in ASSIGNMENT_ACTS:
+            # KF gives riktade uppdrag to a body; a nämnd may give one to its own förvaltning (and revise or
+            # withdraw it: which of them issued it, Assignment.check_may_change decides).
             concerned = self.concerned
             if who.kind == COUNCIL:
                 return
@@ -148,8 +159,8 @@ class Competence:
                     and concerned.parent == who.code):
                 return
             raise NotCompetentError(
-                f"{who.code} may not issue an uppdrag to {concerned.code if concerned else '?'}: "
-                "only Kommunfullmäktige, or a nämnd to its own förvaltning, may."
+                f"{who.code} may not {ASSIGNMENT_ACTS[self.matter]} {concerned.code if concerned else '?'}: "
+                "only Kommunfullmäktige, or a nämnd for its own förvaltning, may."
             )
         if self.matter is Matter.REPORT_ADOPTION:
             if who.kind in (COUNCIL, EXECUTIVE_BOARD):

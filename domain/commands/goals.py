@@ -80,24 +80,26 @@ class GoalCommands:
                                decision)]
         return self.execute(build, **idem)
 
-    def _changeable_assignment(self, code: str, decision: Decision) -> Assignment:
+    def _changeable_assignment(self, code: str, decision: Decision, matter: Matter) -> Assignment:
+        """The uppdrag a decision revises or withdraws (matter), once the deciding body is found competent."""
         assignment = self.load(Assignment, "assignment", code, missing=NotFoundError)
-        self.check_competence(Matter.ISSUE_ASSIGNMENT, decision, concerned=assignment.to_body)
-        assignment.check_may_change(self.body(decision.body, field="decision.body").ref())
+        self.check_competence(matter, decision, concerned=assignment.to_body)
+        act = "revise" if matter is Matter.REVISE_ASSIGNMENT else "withdraw"
+        assignment.check_may_change(self.body(decision.body, field="decision.body").ref(), act)
         assignment.check_after_establishment(decision)
         return assignment
 
     def revise_assignment(self, code: str, decision: Decision, title: str | None = None,
                           description: str | None = None, due: dt.date | None = None, **idem) -> dict:
         def build():
-            assignment = self._changeable_assignment(code, decision)
+            assignment = self._changeable_assignment(code, decision, Matter.REVISE_ASSIGNMENT)
             assignment.revise(title, description, due, decision)
             return [assignment]
         return self.execute(build, **idem)
 
     def withdraw_assignment(self, code: str, reason: str, decision: Decision, **idem) -> dict:
         def build():
-            assignment = self._changeable_assignment(code, decision)
+            assignment = self._changeable_assignment(code, decision, Matter.WITHDRAW_ASSIGNMENT)
             assignment.withdraw(reason, decision)
             return [assignment]
         return self.execute(build, **idem)

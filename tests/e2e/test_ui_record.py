@@ -320,3 +320,9 @@ def test_domain_messages_are_swedish_with_their_field():
     message, field = domain_message(InvalidCommandError("The purpose 'Lovskola' is earmarked twice.",
                                                         "earmarks.1.purpose"))
     assert "”Lovskola” står två gånger" in message and field == "earmarks.1.purpose"
+    message, field = domain_message(NotCompetentError(
+        "SBN may not withdraw an uppdrag given to BUN: only Kommunfullmäktige, or a nämnd for its own förvaltning, "
+        "may."))
+    assert "SBN får inte återkalla uppdrag till BUN" in message and field == "decision.body"
+    message, _ = domain_message(NotCompetentError("Uppdrag U1 was issued by KF; BUN may not revise it."))
+    assert "BUN får inte ändra det" in message

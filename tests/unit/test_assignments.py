@@ -112,6 +112,26 @@ def test_a_namnd_may_not_revise_a_council_uppdrag_to_its_own_forvaltning(org, re
     refused(org, "not_competent", org.withdraw_assignment, "U1", "Behövs inte", by("BUN", MID_PERIOD))
 
 
+CHANGES = {
+    "revise": lambda app, code, decision: app.revise_assignment(code, decision, title="Nytt"),
+    "withdraw": lambda app, code, decision: app.withdraw_assignment(code, "Behövs inte", decision),
+}
+
+
+@pytest.mark.parametrize("act", list(CHANGES))
+@pytest.mark.parametrize("decider", ["BUN", "SBN"])
+def test_a_refusal_to_change_an_uppdrag_names_the_act_attempted(uppdrag, refused, by, act, decider):
+    error = refused(uppdrag, "not_competent", CHANGES[act], uppdrag, "U2024-03", by(decider, MID_PERIOD))
+    assert error.message.startswith(f"{decider} may not {act} an uppdrag given to BUN:")
+
+
+@pytest.mark.parametrize("act", list(CHANGES))
+def test_a_refusal_to_change_another_bodys_uppdrag_names_the_act_attempted(org, refused, by, act):
+    org.issue_assignment("U1", "BUF", "Uppdrag", "Text", DUE, by("KF"))
+    error = refused(org, "not_competent", CHANGES[act], org, "U1", by("BUN", MID_PERIOD))
+    assert error.message == f"Uppdrag U1 was issued by KF; BUN may not {act} it."
+
+
 def test_the_namnd_revises_and_withdraws_its_own_uppdrag(org, by, ledger_types):
     org.issue_assignment("BUN-U1", "BUF", "Kartlägg lokalbehov", "Underlag", DUE, by("BUN"))
     org.revise_assignment("BUN-U1", by("BUN", MID_PERIOD), title="Kartlägg lokal- och personalbehov")

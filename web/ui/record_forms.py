@@ -321,11 +321,20 @@ DOMAIN_MESSAGES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
         (r"(\S+) may not issue an uppdrag to (\S+): .*",
          "Organet får inte fatta detta beslut: {0} får inte ge uppdrag till {1}. Bara kommunfullmäktige, eller "
          "en nämnd till sin egen förvaltning, får ge uppdrag.", "decision.body"),
+        (r"(\S+) may not revise an uppdrag given to (\S+): .*",
+         "Organet får inte fatta detta beslut: {0} får inte ändra uppdrag till {1}. Bara kommunfullmäktige, eller "
+         "en nämnd för sin egen förvaltning, får ändra uppdrag.", "decision.body"),
+        (r"(\S+) may not withdraw an uppdrag given to (\S+): .*",
+         "Organet får inte fatta detta beslut: {0} får inte återkalla uppdrag till {1}. Bara kommunfullmäktige, "
+         "eller en nämnd för sin egen förvaltning, får återkalla uppdrag.", "decision.body"),
         (r"This is (\S+)'s own matter; (\S+) may not decide it\.",
          "Organet får inte fatta detta beslut: det är {0}s egen fråga och {1} får inte besluta om den.",
          "decision.body"),
-        (r"Uppdrag (\S+) was issued by (\S+); (\S+) may not change it\.",
+        (r"Uppdrag (\S+) was issued by (\S+); (\S+) may not revise it\.",
          "Organet får inte fatta detta beslut: uppdrag {0} gavs av {1}, och {2} får inte ändra det.",
+         "decision.body"),
+        (r"Uppdrag (\S+) was issued by (\S+); (\S+) may not withdraw it\.",
+         "Organet får inte fatta detta beslut: uppdrag {0} gavs av {1}, och {2} får inte återkalla det.",
          "decision.body"),
         (r"Only (\S+) or Kommunfullmäktige may reallocate .*",
          "Organet får inte fatta detta beslut: bara {0} eller kommunfullmäktige får omdisponera {0}s budget.",
