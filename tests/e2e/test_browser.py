@@ -320,14 +320,27 @@ OVERFLOWING = """() => {
 }"""
 
 
-@pytest.mark.parametrize("path", [f"{T}/?as_of=2024-09-30", f"{T}/rapporter"])
-def test_a_narrow_screen_needs_no_sideways_scrolling(pages, path):
-    """WCAG 1.4.10 (reflow): at 360 px only the wide tables scroll, each in its own region."""
-    page = pages("revisor")
-    page.set_viewport_size({"width": 360, "height": 800})
+@pytest.mark.parametrize(("who", "path"), [
+    ("revisor", f"{T}/?as_of=2024-09-30"), ("revisor", f"{T}/rapporter"), ("revisor", f"{T}/namnd/BUN"),
+    ("revisor", f"{T}/tidslinje"), ("revisor", f"{T}/uppdrag"), ("revisor", f"{T}/forfattningssamling"),
+    ("revisor", f"{T}/forfattningssamling/RIKTLINJE-STYRNING"),
+    ("registrator", f"{T}/registrera?form=omdisposition&organ=BUN")])
+def test_a_narrow_screen_needs_no_sideways_scrolling(pages, who, path):
+    """WCAG 1.4.10 (reflow): at 320 px only the wide tables scroll, each in its own region."""
+    page = pages(who)
+    page.set_viewport_size({"width": 320, "height": 800})
     goto(page, path)
     overflow, elements = page.evaluate(OVERFLOWING)
-    assert overflow <= 0 and not elements, f"{path} is {overflow} px too wide at 360 px: {elements}"
+    assert overflow <= 0 and not elements, f"{path} is {overflow} px too wide at 320 px: {elements}"
+
+
+def test_the_menu_marks_the_section_of_a_page_beneath_it(pages):
+    page = pages("revisor")
+    goto(page, f"{T}/namnd/BUN")
+    menu = page.get_by_role("navigation", name="Huvudmeny")
+    assert menu.get_by_role("link", name="Nämnder").get_attribute("aria-current") == "true"
+    goto(page, f"{T}/namnder")
+    assert menu.get_by_role("link", name="Nämnder").get_attribute("aria-current") == "page"
 
 
 # --- recording a decision -------------------------------------------------------------------------------

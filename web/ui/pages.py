@@ -26,9 +26,18 @@ NAV_ITEMS = [
 ]
 
 
+# The pages beneath a section of the navigation, which mark it as where the reader is (aria-current="true").
+NAV_SECTIONS = {
+    "ui.bodies": ("ui.body",),
+    "ui.reports": ("ui.report",),
+    "ui.statute_book": ("ui.document",),
+}
+
+
 @ui.app_context_processor
 def navigation():
     return {"nav_items": [item for item in NAV_ITEMS if item[0] in current_app.view_functions],
+            "nav_sections": NAV_SECTIONS,
             "role_label": lambda role: labels.ROLES.get(role, role)}
 
 
