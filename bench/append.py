@@ -76,7 +76,7 @@ def build_requests(n: int) -> list[Request]:
         else:
             body = REPORT_BODIES[i % 3]
             report = {"body": body, "period": f"{2024 + (i // 7) % 2}-{(i % 12) + 1:02d}",
-                      "outcome_sek": 1_000_000 + i, "forecast_sek": 12_000_000 - i, "reported_on": "2025-06-10"}
+                      "outcome_sek": 1_000_000 + i, "forecast_sek": 12_000_000 - i, "reported_on": "2026-01-15"}
             if body == "BUN" and i % 2:
                 report["area"] = "GRUNDSKOLA"
             out.append(Request(kind, "/follow-ups/financial", report, "reporter"))

@@ -26,7 +26,7 @@ class Assessable(GovernedAggregate):
         check_period(period)
         if attainment not in ATTAINMENTS:
             raise InvalidCommandError(f"attainment is one of {', '.join(ATTAINMENTS)}.", "attainment")
-        check_reported_on(reported_on)
+        check_reported_on(reported_on, period)
         self._assess(period, attainment, analysis, internal_efficiency, external_efficiency, reported_on)
 
     @event("AttainmentAssessed")

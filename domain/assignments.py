@@ -82,7 +82,7 @@ class Assignment(Assessable):
         check_period(period)
         if status not in ASSIGNMENT_STATUSES:
             raise InvalidCommandError(f"status is one of {', '.join(ASSIGNMENT_STATUSES)}.", "status")
-        check_reported_on(reported_on)
+        check_reported_on(reported_on, period)
         self._report_status(status, period, comment, reported_on)
 
     @event("AssignmentStatusReported")

@@ -241,7 +241,7 @@ class BodyYear(GovernedAggregate):
     ) -> None:
         if check_period(period) != self.year:
             raise InvalidCommandError(f"period {period} is not in {self.year}.", "period")
-        check_reported_on(reported_on)
+        check_reported_on(reported_on, period)
         self._report_financial(period, area, outcome_sek, forecast_sek, reported_on)
 
     @event("FinancialOutcomeReported")

@@ -20,7 +20,20 @@ def check_period(period: str, monthly: bool = False) -> int:
     return int(period[:4])
 
 
-def check_reported_on(reported_on: dt.date) -> None:
-    """A follow-up reports what has happened: like a decision, it cannot be dated after today."""
+def period_start(period: str) -> dt.date:
+    """The first day a (checked) period covers: a delårsperiod runs from the start of its year, as the
+    delårsrapport does."""
+    year = int(period[:4])
+    month = period[5:]
+    return dt.date(year, int(month), 1) if month.isdigit() else dt.date(year, 1, 1)
+
+
+def check_reported_on(reported_on: dt.date, period: str) -> None:
+    """A follow-up reports what has happened: like a decision, it cannot be dated after today, nor before the
+    period it reports on has begun."""
     if reported_on > dt.date.today():
         raise InvalidCommandError("A follow-up cannot be reported in the future.", "reported_on")
+    start = period_start(period)
+    if reported_on < start:
+        raise InvalidCommandError(f"A follow-up of {period} cannot be reported before {start.isoformat()}, when "
+                                  "the period begins.", "reported_on")

@@ -50,7 +50,7 @@ class Indicator(GovernedAggregate):
 
     def report_outcome(self, period: str, value: Decimal, body: str | None, reported_on: dt.date) -> None:
         check_period(period)
-        check_reported_on(reported_on)
+        check_reported_on(reported_on, period)
         self._report_outcome(period, value, body, reported_on)
 
     @event("IndicatorOutcomeReported")

@@ -132,8 +132,16 @@ def report_file(store: ArtifactStorage, tenant: str, rid: str) -> tuple[StoredFi
     if manifest["status"] != "finished":
         raise ReportNotReady(manifest["status"])
     stored = store.open_file(tenant, rid, manifest["format"])
-    name = f"{tenant}-{manifest['kind']}-{manifest['based_on']['position']}.{EXTENSIONS[manifest['format']]}"
-    return stored, name, manifest
+    return stored, download_name(tenant, manifest), manifest
+
+
+def download_name(tenant: str, manifest: dict) -> str:
+    """The name a report is saved under: what it covers and its position, so that the discharge bases of two
+    bodies or years (built on the same position) are not saved over each other."""
+    covers = [manifest.get(key) for key in ("body", "year", "period")]
+    stem = "-".join(str(part) for part in (tenant, manifest["kind"], *covers, manifest["based_on"]["position"])
+                    if part is not None)
+    return f"{stem}.{EXTENSIONS[manifest['format']]}"
 
 
 def recent_reports(store: ArtifactStorage, tenant: str, limit: int = 25) -> list[dict]:

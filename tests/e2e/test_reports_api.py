@@ -173,7 +173,8 @@ def test_the_downloaded_file_has_its_media_type_and_its_sha256_in_the_header(fin
     disposition = download.headers["Content-Disposition"]
     assert disposition.startswith("attachment")
     position = demo.requested[label]["head"]["head_position"]
-    assert f"{SLUG}-{REQUESTS[label]['kind']}-{position}.{EXTENSIONS[fmt]}" in disposition
+    covers = "".join(f"-{REQUESTS[label][key]}" for key in ("body", "year", "period") if key in REQUESTS[label])
+    assert f"{SLUG}-{REQUESTS[label]['kind']}{covers}-{position}.{EXTENSIONS[fmt]}" in disposition
 
 
 @pytest.mark.parametrize("label", [label for label in REQUESTS if label.endswith("-html")])

@@ -317,6 +317,10 @@ def test_domain_messages_are_swedish_with_their_field():
     message, field = domain_message(InvalidCommandError("A follow-up cannot be reported in the future.",
                                                         "reported_on"))
     assert "framtiden" in message and field == "reported_on"
+    message, field = domain_message(InvalidCommandError(
+        "A follow-up of 2026-T1 cannot be reported before 2026-01-01, when the period begins.", "reported_on"))
+    assert (message, field) == ("Rapporterat den kan inte vara före 2026-01-01, då perioden 2026-T1 börjar.",
+                                "reported_on")
     message, field = domain_message(InvalidCommandError("The purpose 'Lovskola' is earmarked twice.",
                                                         "earmarks.1.purpose"))
     assert "”Lovskola” står två gånger" in message and field == "earmarks.1.purpose"

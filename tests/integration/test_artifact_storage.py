@@ -222,8 +222,10 @@ def test_every_report_built_on_either_store_is_byte_identical_to_the_build_on_di
             assert (rid, answer.get_data()) == on_disk[label], label
             assert answer.headers["Content-Type"] == CONTENT_TYPES[fmt]
             position = status["based_on"]["position"]
+            # What the report covers is in the name: two bodies' or years' reports are not saved over each other.
+            covers = "".join(f"-{REQUESTS[label][k]}" for k in ("body", "year", "period") if k in REQUESTS[label])
             assert answer.headers["Content-Disposition"] == (
-                f"attachment; filename={SLUG}-{REQUESTS[label]['kind']}-{position}.{EXT[fmt]}")
+                f"attachment; filename={SLUG}-{REQUESTS[label]['kind']}{covers}-{position}.{EXT[fmt]}")
             assert answer.headers["ETag"] == f'"{status["sha256"]}"'
         expected = sorted(name for rid, fmt in ((ids[lb], REQUESTS[lb]["format"]) for lb in REQUESTS)
                           for name in (f"{rid}.json", f"{rid}.{EXT[fmt]}"))

@@ -1,4 +1,5 @@
-"""Rule 10: follow-ups report what has happened, so none is dated after today (as no decision is)."""
+"""Rule 10: follow-ups report what has happened, so none is dated after today (as no decision is), nor before
+the period it reports on has begun."""
 
 from __future__ import annotations
 
@@ -49,3 +50,11 @@ def test_a_follow_up_dated_in_the_future_is_refused(followed, refused, kind):
 def test_a_follow_up_dated_today_is_recorded(followed, last, kind):
     FOLLOW_UPS[kind](followed, dt.date.today())
     assert last(followed)["data"]["reported_on"] == dt.date.today().isoformat()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_follow_up_dated_before_its_period_begins_is_refused(followed, refused, kind):
+    # Every period above begins on the first of January of this year (a delårsperiod runs from the year's start).
+    error = refused(followed, "invalid_command", FOLLOW_UPS[kind], followed, dt.date(REPORTING_YEAR - 1, 12, 31))
+    assert error.field == "reported_on"
+    assert f"before {REPORTING_YEAR}-01-01" in error.message

@@ -427,6 +427,8 @@ DOMAIN_MESSAGES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
          "decision.effective_from"),
         (r"A follow-up cannot be reported in the future\.",
          "Rapporterat den kan inte vara ett datum i framtiden.", "reported_on"),
+        (r"A follow-up of (\S+) cannot be reported before (\S+), when the period begins\.",
+         "Rapporterat den kan inte vara före {1}, då perioden {0} börjar.", "reported_on"),
         (r"The purpose '(.+)' is earmarked twice\.",
          "Ändamålet ”{0}” står två gånger. Ange varje särskilt ändamål en gång.", None),
         (r"A document is published on the website, the intranet or both\.",
