@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 NBSP = "\u00a0"
 MINUS = "\u2212"
@@ -115,3 +116,17 @@ def decision_ref(decision: dict | None) -> str:
     if decision.get("registry_number"):
         text += f", {decision['registry_number']}"
     return text
+
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def swedish_time(moment: str | None) -> str | None:
+    """A stored moment (ISO 8601, UTC when it names no zone) as the Swedish reader's clock shows it, to the second:
+    2026-12-06 16:40:57 svensk tid."""
+    if not moment:
+        return moment
+    parsed = dt.datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return f"{parsed.astimezone(STOCKHOLM):%Y-%m-%d %H:%M:%S} svensk tid"

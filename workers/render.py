@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from workers.charts import render_chart
-from workers.formatting import DASH, format_number, format_sek, format_value, to_decimal
+from workers.formatting import DASH, format_number, format_sek, format_value, swedish_time, to_decimal
 
 FORMATS = ("html", "pdf", "csv")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -246,10 +246,10 @@ def basis_items(meta: dict) -> list[tuple[str, str]]:
     if meta.get("period"):
         items.append(("Period", meta["period"]))
     items += [("Gällande per", meta["as_of"]),
-              ("Registrerat till och med", meta["known_at"] or "senaste registrering vid körningen"),
+              ("Registrerat till och med", swedish_time(meta["known_at"]) or "senaste registrering vid körningen"),
               ("Liggarposition", str(meta["position"])),
               ("Liggarens hash vid positionen", meta["head_hash"]),
-              ("Skapad", meta["generated_at"])]
+              ("Skapad", swedish_time(meta["generated_at"]))]
     return items
 
 
@@ -261,6 +261,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["cell"] = format_cell
+    env.filters["swedish_time"] = swedish_time
     env.globals.update(table_cell=table_cell, header_label=header_label)
     return env
 

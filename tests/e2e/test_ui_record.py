@@ -330,3 +330,10 @@ def test_domain_messages_are_swedish_with_their_field():
     assert "SBN får inte återkalla uppdrag till BUN" in message and field == "decision.body"
     message, _ = domain_message(NotCompetentError("Uppdrag U1 was issued by KF; BUN may not revise it."))
     assert "BUN får inte ändra det" in message
+
+
+def test_record_times_read_in_swedish_time_summer_and_winter():
+    from web.ui.filters import tidpunkt
+
+    assert tidpunkt("2026-12-06T15:32:00.120000+00:00") == "6 december 2026 kl. 16:32"
+    assert tidpunkt("2026-07-01T22:30:00+00:00") == "2 juli 2026 kl. 00:30"

@@ -354,3 +354,19 @@ def test_pdf_prints_a_tables_compact_form_and_html_and_csv_keep_every_row():
     assert "14 000 000" not in text and "Uppdrag <U1>; ges" in text
     archive = zipfile.ZipFile(io.BytesIO(render(doc, "csv")))
     assert archive.read("ram.csv").decode("utf-8-sig").splitlines()[0].startswith("Datum;Organ;Paragraf")
+
+
+def test_moments_read_in_swedish_time_summer_and_winter():
+    from workers.formatting import swedish_time
+
+    assert swedish_time("2026-12-06T15:40:57.155071+00:00") == "2026-12-06 16:40:57 svensk tid"
+    assert swedish_time("2026-07-01T10:00:00+00:00") == "2026-07-01 12:00:00 svensk tid"
+    assert swedish_time("2026-03-29T01:30:00") == "2026-03-29 03:30:00 svensk tid"  # no zone: UTC, after the shift
+    assert swedish_time(None) is None
+
+
+def test_the_basis_of_a_report_states_when_it_was_made_in_swedish_time():
+    from workers.render import basis_items
+
+    assert dict(basis_items(META))["Skapad"] == "2025-03-01 13:00:00 svensk tid"
+    assert "skapad 2025-03-01 13:00:00 svensk tid" in render_html(document())

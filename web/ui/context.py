@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, redirect, request, url_for
 
 from web.ui.signin import signed_in_user
 
-STOCKHOLM = dt.timezone(dt.timedelta(hours=1))  # display only; stored times are UTC
+# Swedish time, summer and winter: what the page shows and what a typed time means. Stored times are UTC.
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,12 @@ class Moment:
 
     @property
     def known_at_local(self) -> str:
-        return self.known_at.strftime("%Y-%m-%dT%H:%M") if self.known_at else ""
+        return self.known_at.astimezone(STOCKHOLM).strftime("%Y-%m-%dT%H:%M") if self.known_at else ""
 
 
 def parse_moment(views) -> Moment:
-    """Read ?as_of= and ?known_at= (a date-time without zone is taken as UTC); bad values fall back, with a note."""
+    """Read ?as_of= and ?known_at= (a date-time without zone is Swedish time, as the form shows it); bad values
+    fall back, with a note."""
     errors = {}
     as_of = dt.date.today()
     raw = request.args.get("as_of", "").strip()
@@ -57,7 +60,7 @@ def parse_moment(views) -> Moment:
         try:
             known_at = dt.datetime.fromisoformat(raw)
             if known_at.tzinfo is None:
-                known_at = known_at.replace(tzinfo=dt.UTC)
+                known_at = known_at.replace(tzinfo=STOCKHOLM)
         except ValueError:
             errors["known_at"] = "Ange tidpunkten som ÅÅÅÅ-MM-DD TT:MM."
     head = views.head()

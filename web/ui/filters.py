@@ -6,6 +6,7 @@ import datetime as dt
 
 from web.ui import labels
 from web.ui.blueprint import ui
+from web.ui.context import STOCKHOLM
 from workers.formatting import decision_ref, format_number, format_sek, period_label
 
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
@@ -33,12 +34,14 @@ def datum(value) -> str:
 
 @ui.app_template_filter("tidpunkt")
 def tidpunkt(value) -> str:
-    """A record time in UTC as Swedish date and minute (UTC noted)."""
+    """A record time (stored in UTC) as Swedish date and minute in Swedish time."""
     if not value:
         return "–"
     moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    moment = moment.astimezone(dt.UTC)
-    return f"{datum(moment.date())} kl. {moment:%H:%M} UTC"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    moment = moment.astimezone(STOCKHOLM)
+    return f"{datum(moment.date())} kl. {moment:%H:%M}"
 
 
 @ui.app_template_filter("beslut")

@@ -39,6 +39,9 @@ def init_security(app) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session bounds a form's life
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # Redis down must not lock everyone out
+    # Said outright: the limiter is one object per process, and init_app keeps a setting the app leaves out
+    # from the app before it (a test app with limits off turned them off for the next one).
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     csrf.init_app(app)
     limiter.init_app(app)
     app.before_request_funcs.setdefault("ui", []).append(limiter.check)
