@@ -134,6 +134,7 @@ def test_timeline_filters_by_body_kind_and_period(app):
 
     bad = client.get(TIMELINE + "?fran=2024-13-01&typ=Nonsense").get_data(as_text=True)
     assert "Ange datumet som ÅÅÅÅ-MM-DD." in bad and 'aria-invalid="true"' in bad
+    assert "Beslutsdatum från: Ange datumet som ÅÅÅÅ-MM-DD." in text_of(bad)  # the summary names the field
     assert len(entry_positions(bad)) == 25  # the bad filters are not applied
 
 
@@ -189,8 +190,12 @@ def test_compare_defaults_to_the_year_of_the_moment(app):
     html = client.get(COMPARE + "?as_of=2024-12-31").get_data(as_text=True)
     assert 'value="2024-01-01"' in html and 'value="2024-12-31"' in html
     assert "Omdispositioner" in text_of(html)
+    # An added item reads in the order of the act, areas by name, amounts without a doubled "kr".
+    assert ("Från verksamhetsområde: Förskola (FORSKOLA) · Till verksamhetsområde: Grundskola och förskoleklass "
+            "(GRUNDSKOLA) · Belopp: 4 500 000 kr · Skäl: ") in text_of(html).replace("\u00a0", " ")
     bad = client.get(COMPARE + "?from=2024-05-01&to=2024-01-01").get_data(as_text=True)
     assert "Till-datumet kan inte vara före från-datumet." in bad
+    assert "Till och med: Till-datumet kan inte vara före från-datumet." in text_of(bad)  # the summary names it
 
 
 # --- Registrera beslut ---------------------------------------------------------------------------

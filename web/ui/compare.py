@@ -63,7 +63,7 @@ def describe_change(change: dict, describer: Describer) -> dict:
     before, after = change["before"], change["after"]
     latest = (after or before)[-1]
     key_parts = [p for p in change["subject"].split("|") if p and p not in ("goal", "result")]
-    parts = [describer.names.get(p, p) for p in key_parts]
+    parts = [describer.names.get(p) or describer.names.get(f"area:{p}", p) for p in key_parts]
     if kind in NAMED_KINDS and (latest.get("title") or latest.get("name")):
         parts.append(latest.get("title") or latest.get("name"))
 
@@ -99,9 +99,22 @@ def describe_change(change: dict, describer: Describer) -> dict:
             "decisions": decisions}
 
 
+# The order a reader takes an added item in (what moved where, how much, why); other fields follow by name.
+SUMMARY_ORDER = ("from_area", "to_area", "area", "purpose", "period", "amount_sek", "value", "outcome_sek",
+                 "forecast_sek", "description", "reason")
+
+
 def _summary(item: dict, describer: Describer, about_subject) -> str:
-    shown = [(n, v) for n, v in item.items() if not about_subject(n, v) and v is not None]
-    return "; ".join(f"{field_label(n)}: {describer.fmt(n, v)}" for n, v in shown)
+    shown = sorted(((n, v) for n, v in item.items() if not about_subject(n, v) and v is not None),
+                   key=lambda nv: (SUMMARY_ORDER.index(nv[0]) if nv[0] in SUMMARY_ORDER else len(SUMMARY_ORDER),
+                                   nv[0]))
+    # " · " between fields: a reason is a sentence, and "planerat.;" read as a typo.
+    return " · ".join(f"{_label(n)}: {describer.fmt(n, v)}" for n, v in shown)
+
+
+def _label(name: str) -> str:
+    # An amount is written with its "kr": the form's "Belopp (kr)" would say it twice.
+    return field_label(name).removesuffix(" (kr)") if name.endswith("_sek") else field_label(name)
 
 
 @ui.route("/t/<tenant>/jamfor")

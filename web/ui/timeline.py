@@ -78,6 +78,7 @@ FIELD_ORDER = ("title", "name", "text", "kind", "value", "amount_sek", "delta_se
 VALUE_LABELS = {"TargetValueFixed": "Målvärde", "ResultTargetValueFixed": "Målvärde",
                 "IndicatorOutcomeReported": "Utfall"}
 BODY_FIELDS = ("body", "to_body", "parent")
+AREA_FIELDS = ("area", "from_area", "to_area")
 
 
 def field_label(name: str) -> str:
@@ -85,15 +86,26 @@ def field_label(name: str) -> str:
 
 
 def body_names(views) -> dict[str, str]:
-    """Every body ever established in the municipality, code to name (for labels, also of retracted ones)."""
+    """Every body ever established in the municipality, code to name (for labels, also of retracted ones); and
+    every activity area, under "area:" and its code (area_label), so that a change reads Förskola, not FORSKOLA."""
     names: dict[str, str] = {}
-    # Only BodyEstablished states body facts (projections/facts.py): read its entries by the timeline's type
-    # index, not every fact of the municipality (facts has no index on kind).
-    for row in views.views.select("SELECT record FROM §.timeline WHERE type = %s ORDER BY position",
-                                  ("BodyEstablished",)):
-        data = _json(row["record"]).get("data") or {}
-        names[data["code"]] = data.get("name") or data["code"]
+    # Only BodyEstablished and ActivityAreaAdded state these facts (projections/facts.py): read their entries by
+    # the timeline's type index, not every fact of the municipality (facts has no index on kind).
+    for row in views.views.select("SELECT record FROM §.timeline WHERE type IN (%s, %s) ORDER BY position",
+                                  ("BodyEstablished", "ActivityAreaAdded")):
+        record = _json(row["record"])
+        data = record.get("data") or {}
+        code = data.get("code")
+        if not code:
+            continue
+        key = code if record["type"] == "BodyEstablished" else f"area:{code}"
+        names[key] = data.get("name") or code
     return names
+
+
+def area_label(code: str, names: dict[str, str]) -> str:
+    name = names.get(f"area:{code}")
+    return f"{name} ({code})" if name and name != code else code
 
 
 def body_label(code: str | None, names: dict[str, str]) -> str:
@@ -115,6 +127,8 @@ def format_value(name: str, value, event_type: str = "", names: dict[str, str] |
         return format_sek(value)
     if name in BODY_FIELDS:
         return body_label(value, names or {})
+    if name in AREA_FIELDS:
+        return area_label(str(value), names or {})
     if name in ("due", "reported_on", "submitted_on", "first_valid", "date", "effective_from"):
         return datum(value)
     if name == "period":
