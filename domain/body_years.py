@@ -222,6 +222,15 @@ class BodyYear(GovernedAggregate):
                 f"Moving {amount_sek} kr exceeds {threshold_percent} % of the frame ({limit} kr): "
                 "a larger change needs a decision of Kommunfullmäktige."
             )
+        # The threshold holds for the year, not for each move: a larger change split into smaller ones is still
+        # a larger change (guideline: "större förändringar ... ska behandlas av kommunfullmäktige").
+        moved = sum(r["amount_sek"] for r in self._in_force("reallocation") if r.get("by_body"))
+        if moved + amount_sek > limit:
+            raise NeedsCouncilDecisionError(
+                f"Moving {amount_sek} kr brings {self.body}'s own reallocations in {self.year} to "
+                f"{moved + amount_sek} kr, over {threshold_percent} % of the frame ({limit} kr): "
+                "a larger change needs a decision of Kommunfullmäktige."
+            )
 
     def reallocate(
         self, from_area: str, to_area: str, amount_sek: int, reason: str, decision: Decision,
@@ -232,7 +241,9 @@ class BodyYear(GovernedAggregate):
 
     @event("BudgetReallocated")
     def _reallocate(self, from_area: str, to_area: str, amount_sek: int, reason: str, decision: Decision) -> None:
-        self._add("reallocation", {"from_area": from_area, "to_area": to_area, "amount_sek": amount_sek})
+        # by_body: decided by the body itself, which counts against its yearly threshold (KF's moves do not).
+        self._add("reallocation", {"from_area": from_area, "to_area": to_area, "amount_sek": amount_sek,
+                                   "by_body": decision.body == self.body})
 
     # --- follow-up -----------------------------------------------------------------------
 

@@ -314,6 +314,13 @@ def test_domain_messages_are_swedish_with_their_field():
         "Moving 60000000 kr exceeds 5 % of the frame (57400000 kr): a larger change needs a decision of "
         "Kommunfullmäktige."))
     assert field == "amount_sek" and "60\u00a0000\u00a0000\u00a0kr" in message and "kommunfullmäktige" in message
+    message, field = domain_message(NeedsCouncilDecisionError(
+        "Moving 30000000 kr brings BUN's own reallocations in 2024 to 70000000 kr, over 5 % of the frame "
+        "(57400000 kr): a larger change needs a decision of Kommunfullmäktige."))
+    assert field == "amount_sek"
+    assert message == ("Omdispositionen är för stor för nämnden: med den blir nämndens egna omdispositioner 2024 "
+                       "sammanlagt 70\u00a0000\u00a0000\u00a0kr, mer än 5 % av ramen (57\u00a0400\u00a0000\u00a0kr). "
+                       "En så stor förändring kräver beslut av kommunfullmäktige.")
     message, field = domain_message(NotCompetentError("Only Kommunfullmäktige may fix a målvärde; KS may not."))
     assert message.startswith("Organet får inte fatta detta beslut") and field == "decision.body"
     message, field = domain_message(EarmarkViolationError("The earmarked parts exceed the line's amount.",

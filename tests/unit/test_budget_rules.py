@@ -277,6 +277,23 @@ def test_a_namnd_may_not_move_more_than_the_default_threshold(adopted, refused, 
             50_001, "Mer än fem procent", by("BUN", DURING_THE_YEAR))
 
 
+def test_a_namnd_may_not_split_a_larger_change_into_moves_under_the_threshold(adopted, refused, by, last):
+    adopted.reallocate("BUN", 2024, "FORSKOLA", "FRITIDS", 30_000, "Tre procent", by("BUN", DURING_THE_YEAR))
+    first = last(adopted)["id"]
+    error = refused(adopted, "needs_council_decision", adopted.reallocate, "BUN", 2024, "FORSKOLA", "FRITIDS",
+                    30_000, "Tre procent till", by("BUN", DURING_THE_YEAR))
+    assert "to 60000 kr, over 5 % of the frame (50000 kr)" in error.message
+    # Within what is left of the threshold, it may; and KF's own moves do not use it up.
+    adopted.reallocate("BUN", 2024, "FORSKOLA", "FRITIDS", 20_000, "Två procent", by("BUN", DURING_THE_YEAR))
+    adopted.reallocate("BUN", 2024, "FORSKOLA", "FRITIDS", 100_000, "KF:s beslut", by("KF", DURING_THE_YEAR))
+    refused(adopted, "needs_council_decision", adopted.reallocate, "BUN", 2024, "GRUNDSKOLA", "FRITIDS", 1,
+            "En krona till", by("BUN", DURING_THE_YEAR))
+    # A retracted move no longer counts.
+    adopted.retract(first, "Registrerades av misstag.")
+    adopted.reallocate("BUN", 2024, "FORSKOLA", "FRITIDS", 30_000, "Tre procent igen", by("BUN", DURING_THE_YEAR))
+    assert last(adopted)["data"]["amount_sek"] == 30_000
+
+
 def test_the_council_may_reallocate_beyond_the_threshold(adopted, by):
     adopted.reallocate("BUN", 2024, "FORSKOLA", "FRITIDS", 200_000, "Stor omdisposition", by("KF", DURING_THE_YEAR))
     assert allocations(adopted)["FRITIDS"] == 300_000

@@ -348,6 +348,10 @@ DOMAIN_MESSAGES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
         (r"Moving (\d+) kr exceeds (\d+) % of the frame \((\d+) kr\).*",
          "Omdispositionen är för stor för nämnden: {0} är mer än {1} % av ramen ({2}). En så stor förändring "
          "kräver beslut av kommunfullmäktige.", "amount_sek"),
+        (r"Moving (\d+) kr brings (\S+)'s own reallocations in (\d+) to (\d+) kr, over (\d+) % of the frame "
+         r"\((\d+) kr\).*",
+         "Omdispositionen är för stor för nämnden: med den blir nämndens egna omdispositioner {2} sammanlagt {3}, "
+         "mer än {4} % av ramen ({5}). En så stor förändring kräver beslut av kommunfullmäktige.", "amount_sek"),
         (r".*", "Förändringen kräver beslut av kommunfullmäktige.", "amount_sek"),
     ),
     "earmark_violation": (
@@ -439,6 +443,7 @@ DOMAIN_MESSAGES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
 }
 AMOUNT_GROUPS = {  # which groups of a pattern are amounts in kronor, to be shown as such
     ("needs_council_decision", 0): (0, 2),
+    ("needs_council_decision", 1): (0, 3, 5),
     ("earmark_violation", 4): (1, 2),
     ("earmark_violation", 5): (1,),
     ("frame_not_balanced", 0): (0, 1),
