@@ -237,7 +237,7 @@ def test_schema_errors_are_shown_per_field_and_nothing_is_recorded(app):
     assert answer.status_code == 400
     html = answer.get_data(as_text=True)
     text = text_of(html)
-    assert "Ange ett heltal utan decimaler" in text
+    assert "Ange ett belopp i hela kronor, t.ex. 4 500 000." in text.replace("\u00a0", " ")
     assert "Ange ett datum som ÅÅÅÅ-MM-DD" in text
     assert "Ange paragrafen i protokollet" in text and "Fyll i skäl." in text
     for field in ("amount_sek", "decision-date", "decision-paragraph", "reason"):
@@ -349,3 +349,28 @@ def test_record_times_read_in_swedish_time_summer_and_winter():
 
     assert tidpunkt("2026-12-06T15:32:00.120000+00:00") == "6 december 2026 kl. 16:32"
     assert tidpunkt("2026-07-01T22:30:00+00:00") == "2 juli 2026 kl. 00:30"
+
+
+def test_form_messages_fit_the_field_they_are_about():
+    from web.ui.record_forms import FORMS_BY_SLUG, validation_message
+
+    def field(slug: str, name: str):
+        return FORMS_BY_SLUG[slug].field(name)
+
+    target_year = field("malvarde", "year")
+    assert validation_message("Not a valid integer.", target_year, "År") == \
+        "Ange ett årtal med fyra siffror, t.ex. 2025."
+    amount = field("omdisposition", "amount_sek")
+    assert validation_message("Not a valid integer.", amount, "Belopp") == \
+        "Ange ett belopp i hela kronor, t.ex. 4 500 000."
+    assert validation_message("Must be greater than or equal to 0 and less than or equal to 1000000000000000.",
+                              amount, "Belopp").replace("\u00a0", " ") == \
+        "Ange ett värde från 0 kr till 1 000 000 000 000 000 kr."
+    assert validation_message("Not a number.", field("malvarde", "value"), "Målvärde") == \
+        "Ange ett tal, t.ex. 85 eller 7,5."
+    follow_up = FORMS_BY_SLUG["uppfoljning"]
+    assert validation_message("Missing data for required field.", follow_up.field("reported_on"),
+                              "Rapporterat den") == "Ange vilket datum uppföljningen rapporterades."
+    forecast = follow_up.field("forecast_sek")
+    assert validation_message("Missing data for required field.", forecast, forecast.label) == \
+        "Fyll i prognos för helåret."

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from domain.errors import DomainError
 from web.ui import labels
-from workers.formatting import format_sek
+from workers.formatting import format_number, format_sek
 
 YEAR_MIN, YEAR_MAX = 1900, 2200
 
@@ -160,7 +160,8 @@ FORMS: tuple[FormSpec, ...] = (
          Field("area", "Verksamhetsområde", "select", options="areas", blank="Hela nämnden"),
          Field("outcome_sek", "Utfall hittills (kr)", "int", required=True, hint=AMOUNT_HINT),
          Field("forecast_sek", "Prognos för helåret (kr)", "int", required=True, hint=AMOUNT_HINT),
-         Field("reported_on", "Rapporterat den", "date", required=True)),
+         Field("reported_on", "Rapporterat den", "date", required=True,
+               missing="Ange vilket datum uppföljningen rapporterades.")),
         decided=False, organ="data", group="Uppföljning", button="Registrera uppföljningen"),
 )
 FORMS_BY_SLUG = {spec.slug: spec for spec in FORMS}
@@ -256,7 +257,12 @@ def required_message(f: Field) -> str:
         return f.missing
     if f.is_select:
         return f"Välj {_lower(f.label)}."
-    return f"Ange {_lower(f.label)}." if f.kind == "date" else f"Fyll i {_lower(f.label)}."
+    return f"Ange {_lower(f.label)}." if f.kind == "date" else f"Fyll i {_unit_less(f.label)}."
+
+
+def _unit_less(label: str) -> str:
+    """"Prognos för helåret (kr)" as a message names it: "Fyll i prognos för helåret." """
+    return _lower(label).removesuffix(" (kr)")
 
 
 def field_label(name: str, spec: FormSpec | None = None) -> str:
@@ -268,8 +274,11 @@ def field_label(name: str, spec: FormSpec | None = None) -> str:
 
 # (English message of the schema, Swedish message); {0}, {1} are the pattern's groups.
 VALIDATION_MESSAGES: tuple[tuple[str, str], ...] = (
-    (r"Not a valid integer\.", "Ange ett heltal utan decimaler, t.ex. 4500000."),
+    (r"Not a valid integer\.", "Ange ett heltal utan decimaler."),
     (r"Not a valid number\.", "Ange ett tal, t.ex. 85 eller 7,5."),
+    (r"Not a number\.", "Ange ett tal, t.ex. 85 eller 7,5."),
+    (r"Not a date of the form YYYY-MM-DD\.", "Ange ett datum som ÅÅÅÅ-MM-DD, t.ex. 2025-03-31."),
+    (r"A revision changes at least one field\.", "Ändra minst ett av fälten."),
     (r"Special numeric values .*", "Ange ett tal, t.ex. 85 eller 7,5."),
     (r"Not a valid date\.", "Ange ett datum som ÅÅÅÅ-MM-DD, t.ex. 2025-03-31."),
     (r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.", "Ange ett värde från {0} till {1}."),
@@ -294,7 +303,16 @@ VALIDATION_MESSAGES: tuple[tuple[str, str], ...] = (
 def validation_message(message: str, f: Field | None, label: str) -> str:
     if message in ("Missing data for required field.", "Field may not be null.", ) or message.startswith(
             "Shorter than minimum length"):
-        return required_message(f) if f else f"Fyll i {_lower(label)}."
+        return required_message(f) if f else f"Fyll i {_unit_less(label)}."
+    name = f.name if f else ""
+    if message == "Not a valid integer." and name.endswith("_sek"):
+        return "Ange ett belopp i hela kronor, t.ex. 4 500 000."
+    if message == "Not a valid integer." and name.endswith("year"):
+        return "Ange ett årtal med fyra siffror, t.ex. 2025."
+    bounds = re.fullmatch(r"Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.", message)
+    if bounds:  # written as the reader writes numbers: 1 000 000 000, and kronor as kronor
+        low, high = (format_sek(int(b)) if name.endswith("_sek") else format_number(int(b)) for b in bounds.groups())
+        return f"Ange ett värde från {low} till {high}."
     for pattern, swedish in VALIDATION_MESSAGES:
         match = re.fullmatch(pattern, message)
         if match:
