@@ -11,13 +11,21 @@ PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]|T1|T2))?$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
+# The years a follow-up period can lie in: those a budget year can (web/api/schemas.py YEAR); year 0 has no
+# first of January to date it from.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
 def check_period(period: str, monthly: bool = False) -> int:
     """The period's year; refuses anything else with a message naming the field."""
     pattern = MONTH if monthly else PERIOD
     if not isinstance(period, str) or not pattern.match(period):
         expected = "a month, e.g. 2024-04" if monthly else "2024, 2024-04, 2024-T1 or 2024-T2"
         raise InvalidCommandError(f"period is {expected}.", "period")
-    return int(period[:4])
+    year = int(period[:4])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidCommandError(f"period lies in {FIRST_YEAR}-{LAST_YEAR}.", "period")
+    return year
 
 
 def period_start(period: str) -> dt.date:

@@ -127,6 +127,11 @@ class User(Aggregate):
     def deactivate(self) -> None:
         self.active = False
 
+    @event("UserReactivated")
+    def reactivate(self) -> None:
+        # The password and token the user had work again: deactivation ended access, it did not reset it.
+        self.active = True
+
     def may_decide_for(self, body: str) -> bool:
         return not self.bodies or body in self.bodies
 
@@ -230,6 +235,15 @@ class Platform(Application):
         user = self.user(user_id)
         if user.active:
             user.deactivate()
+            self.save(user)
+            self.forget_tokens()
+        return user
+
+    def reactivate_user(self, user_id: UUID) -> User:
+        """Give a deactivated user their access back (a deactivation by mistake). Rerunning is a no-op."""
+        user = self.user(user_id)
+        if not user.active:
+            user.reactivate()
             self.save(user)
             self.forget_tokens()
         return user

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from domain.stores import StoreConfig
 from projections.pool import connection
 
-KINDS = ("sign_in", "token_use", "token_failure", "token_issued", "token_rotated", "token_revoked")
+KINDS = ("sign_in", "token_use", "token_failure", "token_issued", "token_rotated", "token_revoked", "password_set",
+         "user_deactivated", "user_reactivated")
 OUTCOMES = ("success", "failure", "rate_limited")
 
 _SQLITE_SCHEMA = """
@@ -23,7 +24,8 @@ CREATE TABLE IF NOT EXISTS access_log (
     kind TEXT NOT NULL,
     outcome TEXT NOT NULL,
     ip TEXT,
-    user_agent TEXT
+    user_agent TEXT,
+    actor_id TEXT
 );
 CREATE INDEX IF NOT EXISTS access_log_by_tenant ON access_log (tenant, id);
 CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
@@ -43,6 +45,8 @@ _POSTGRES_SCHEMA = [
         outcome TEXT NOT NULL,
         ip TEXT,
         user_agent TEXT)""",
+    # Who did it, when someone else than the user did (an administrator); added after the first release.
+    "ALTER TABLE platform.access_log ADD COLUMN IF NOT EXISTS actor_id TEXT",
     "CREATE INDEX IF NOT EXISTS access_log_by_tenant ON platform.access_log (tenant, id)",
     """CREATE OR REPLACE FUNCTION platform.access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
        $$ BEGIN RAISE EXCEPTION 'the access log is append-only'; END $$""",
@@ -65,11 +69,12 @@ class AccessEvent:
     ip: str | None
     user_agent: str | None
     id: int | None = None
+    actor_id: str | None = None  # who acted on the user's access, when it was not the user (an administrator)
 
     def as_dict(self) -> dict:
         return {"id": self.id, "at": self.at.isoformat(timespec="microseconds"), "tenant": self.tenant,
                 "user_id": self.user_id, "kind": self.kind, "outcome": self.outcome, "ip": self.ip,
-                "user_agent": self.user_agent}
+                "user_agent": self.user_agent, "actor_id": self.actor_id}
 
 
 class AccessAudit:
@@ -95,6 +100,11 @@ class AccessAudit:
             else:
                 with closing(self._sqlite()) as conn:
                     conn.executescript(_SQLITE_SCHEMA)
+                    # A trail written before actor_id existed gets the column (SQLite has no ADD COLUMN IF NOT
+                    # EXISTS); the append-only triggers guard rows, not the table's layout.
+                    columns = {row["name"] for row in conn.execute("PRAGMA table_info(access_log)")}
+                    if "actor_id" not in columns:
+                        conn.execute("ALTER TABLE access_log ADD COLUMN actor_id TEXT")
             self._ready = True
 
     def _sqlite(self) -> sqlite3.Connection:
@@ -109,14 +119,15 @@ class AccessAudit:
         self._prepare()
         at = event.at.astimezone(dt.UTC)
         values = (at.isoformat(timespec="microseconds") if not self.config.is_postgres else at, event.tenant,
-                  event.user_id, event.kind, event.outcome, event.ip, (event.user_agent or "")[:MAX_AGENT] or None)
-        sql = "INSERT INTO {}access_log (at, tenant, user_id, kind, outcome, ip, user_agent) VALUES ({})"
+                  event.user_id, event.kind, event.outcome, event.ip, (event.user_agent or "")[:MAX_AGENT] or None,
+                  event.actor_id)
+        sql = "INSERT INTO {}access_log (at, tenant, user_id, kind, outcome, ip, user_agent, actor_id) VALUES ({})"
         if self.config.is_postgres:
             with connection(self.config) as conn:
-                conn.execute(sql.format("platform.", ", ".join(["%s"] * 7)), values)
+                conn.execute(sql.format("platform.", ", ".join(["%s"] * 8)), values)
         else:
             with closing(self._sqlite()) as conn, conn:
-                conn.execute(sql.format("", ", ".join(["?"] * 7)), values)
+                conn.execute(sql.format("", ", ".join(["?"] * 8)), values)
 
     def page(self, tenant: str, before: int | None = None, limit: int = 50) -> list[AccessEvent]:
         """The tenant's rows newest first; `before` is the id of the last row of the previous page."""
@@ -133,7 +144,8 @@ class AccessAudit:
                     "SELECT * FROM access_log WHERE tenant = ? AND id < ? ORDER BY id DESC LIMIT ?",
                     (tenant, bound, limit))]
         return [AccessEvent(at=_moment(r["at"]), tenant=r["tenant"], user_id=r["user_id"], kind=r["kind"],
-                            outcome=r["outcome"], ip=r["ip"], user_agent=r["user_agent"], id=r["id"])
+                            outcome=r["outcome"], ip=r["ip"], user_agent=r["user_agent"], id=r["id"],
+                            actor_id=r["actor_id"])
                 for r in rows]
 
 

@@ -44,12 +44,12 @@ class AccessGuard:
 
     # --- recording ---------------------------------------------------------------------------
 
-    def record(self, kind: str, outcome: str, tenant: str | None = None, user_id=None) -> None:
+    def record(self, kind: str, outcome: str, tenant: str | None = None, user_id=None, actor_id=None) -> None:
         """Append one row for the current request. The trail must never lock anyone out: a failing
-        store is logged, not raised."""
+        store is logged, not raised. `actor_id`: the administrator who acted on the user's access."""
         event = AccessEvent(at=dt.datetime.now(dt.UTC), tenant=tenant, user_id=str(user_id) if user_id else None,
                             kind=kind, outcome=outcome, ip=request.remote_addr,
-                            user_agent=request.headers.get("User-Agent"))
+                            user_agent=request.headers.get("User-Agent"), actor_id=str(actor_id) if actor_id else None)
         try:
             self.audit.append(event)
         except Exception:  # any store failure: the request itself goes on
@@ -69,9 +69,9 @@ class AccessGuard:
                 self._used.clear()
             self._used[key] = True
 
-    def note(self, kind: str, outcome: str, tenant: str | None = None, user_id=None) -> None:
+    def note(self, kind: str, outcome: str, tenant: str | None = None, user_id=None, actor_id=None) -> None:
         with contextlib.suppress(_NotRecorded):
-            self.record(kind, outcome, tenant, user_id)
+            self.record(kind, outcome, tenant, user_id, actor_id)
 
     # --- bad tokens ----------------------------------------------------------------------------
 

@@ -340,7 +340,10 @@ def test_an_admin_sets_a_password_rotates_a_token_and_deactivates_a_user(site):
     assert api.get(f"/api/v1/t/{SLUG}/ledger", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert token not in text(client.get(f"{BASE}/admin/anvandare"))  # shown once
 
-    assert client.post(f"{base}/inaktivera").status_code == 303
+    unconfirmed = client.post(f"{base}/inaktivera")
+    assert unconfirmed.status_code == 400 and platform.user(user.id).active
+    assert "Kryssa i rutan för att bekräfta att Tove Tillfällig ska inaktiveras." in text(unconfirmed)
+    assert client.post(f"{base}/inaktivera", data={"confirm": "ja"}).status_code == 303
     assert not platform.user(user.id).active
     # Her open session ends with her access (web/ui/context.py answers 404 rather than sending her to sign in).
     assert tove.get(f"{BASE}/rapporter").status_code in (302, 404)
@@ -348,6 +351,22 @@ def test_an_admin_sets_a_password_rotates_a_token_and_deactivates_a_user(site):
                                                              "password": "tove-har-ett-nytt-losenord"})
     assert refused.status_code == 400
     assert api.get(f"/api/v1/t/{SLUG}/ledger", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    # A deactivation by mistake is undone: her password and key work again.
+    assert client.post(f"{base}/aktivera").status_code == 303
+    assert platform.user(user.id).active
+    assert site.sign_in("tillfallig@vanersborg.example", "tove-har-ett-nytt-losenord").get(
+        f"{BASE}/rapporter").status_code == 200
+    assert api.get(f"/api/v1/t/{SLUG}/ledger", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    # The trail says what the administrator did to her access, and that the administrator did it.
+    admin = platform.user_by_email(SLUG, USERS["admin"])
+    trail = site.app.extensions["styrkedja_access"].audit.page(SLUG)
+    done = [(e.kind, e.actor_id) for e in trail if e.user_id == str(user.id) and e.actor_id]
+    assert done[:4] == [("user_reactivated", str(admin.id)), ("user_deactivated", str(admin.id)),
+                        ("token_rotated", str(admin.id)), ("password_set", str(admin.id))]
+    page = text(client.get(f"{BASE}/admin/anvandare"))
+    assert "Användare inaktiverad" in page and "Användare aktiverad igen" in page and "Lösenord satt" in page
 
 
 def test_an_admin_cannot_deactivate_themself(site):

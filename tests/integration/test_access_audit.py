@@ -32,6 +32,34 @@ def test_rows_come_back_per_tenant_newest_first_in_utc_a_page_at_a_time(store_co
     assert [e.kind for e in AccessAudit(store_config).page("grannkommun")] == ["token_use"]
 
 
+OLD_LAYOUT = ("id {id}, at {at} NOT NULL, tenant TEXT, user_id TEXT, kind TEXT NOT NULL, outcome TEXT NOT NULL, "
+              "ip TEXT, user_agent TEXT")
+
+
+def test_a_trail_written_before_actor_id_existed_gets_the_column_and_keeps_its_rows(store_config):
+    # The first release had no actor_id: an upgraded installation opens its trail, reads the old rows (no actor),
+    # and records who acted from then on.
+    if store_config.is_postgres:
+        with connection(store_config) as conn:
+            conn.execute("CREATE SCHEMA IF NOT EXISTS platform")
+            conn.execute("CREATE TABLE platform.access_log (" + OLD_LAYOUT.format(id="BIGSERIAL PRIMARY KEY",
+                                                                                    at="TIMESTAMPTZ") + ")")
+            conn.execute("INSERT INTO platform.access_log (at, tenant, user_id, kind, outcome) "
+                         "VALUES (now(), 'kommun', 'u-0', 'sign_in', 'success')")
+    else:
+        store_config.data_dir.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(store_config.data_dir / "access-log.sqlite") as conn:
+            conn.execute("CREATE TABLE access_log (" + OLD_LAYOUT.format(id="INTEGER PRIMARY KEY AUTOINCREMENT",
+                                                                           at="TEXT") + ")")
+            conn.execute("INSERT INTO access_log (at, tenant, user_id, kind, outcome) "
+                         "VALUES ('2026-01-01T00:00:00+00:00', 'kommun', 'u-0', 'sign_in', 'success')")
+    audit = AccessAudit(store_config)
+    audit.append(AccessEvent(at=dt.datetime.now(dt.UTC), tenant="kommun", user_id="u-1", kind="user_deactivated",
+                             outcome="success", ip=None, user_agent=None, actor_id="admin-1"))
+    assert [(e.kind, e.user_id, e.actor_id) for e in audit.page("kommun")] == [
+        ("user_deactivated", "u-1", "admin-1"), ("sign_in", "u-0", None)]
+
+
 def test_an_unknown_kind_is_refused_and_nothing_is_written(store_config):
     audit = AccessAudit(store_config)
     with pytest.raises(ValueError, match="unknown access event"):

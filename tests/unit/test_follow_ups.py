@@ -58,3 +58,11 @@ def test_a_follow_up_dated_before_its_period_begins_is_refused(followed, refused
     error = refused(followed, "invalid_command", FOLLOW_UPS[kind], followed, dt.date(REPORTING_YEAR - 1, 12, 31))
     assert error.field == "reported_on"
     assert f"before {REPORTING_YEAR}-01-01" in error.message
+
+
+def test_a_follow_up_of_a_period_outside_the_calendar_is_refused_naming_the_period(followed, refused):
+    # Year 0000 passed the pattern and then failed to be dated (a 500 found by the fuzzing).
+    for period in ("0000", "0000-T1", "2201-04"):
+        error = refused(followed, "invalid_command", followed.report_indicator, "N15", period, Decimal("1"),
+                        dt.date.today(), body="BUN")
+        assert error.field == "period", period

@@ -87,7 +87,7 @@ def create_user(data: dict, tenant: str):
         if not app.exists("body", code):
             raise ApiError(422, "unknown_reference", f"There is no body {code}.")
     user, token = tenants.platform.add_user(tenant, data["email"], data["name"], data["role"], data["bodies"])
-    guard().note("token_issued", "success", tenant, user.id)
+    guard().note("token_issued", "success", tenant, user.id, actor_id=principal.id)
     return {"id": str(user.id), "token": token}, 201
 
 
@@ -112,15 +112,16 @@ def _tenant_user(tenant: str, user_id: str) -> User:
     return user
 
 
-def _rotate(tenant: str, user: User) -> tuple[dict, int]:
+def _rotate(tenant: str, user: User, actor_id: str | None = None) -> tuple[dict, int]:
+    """actor_id: the administrator who did it (None: the user, for themself)."""
     token = current_app.extensions["styrkedja"].platform.rotate_token(user.id)
-    guard().note("token_rotated", "success", tenant, user.id)
+    guard().note("token_rotated", "success", tenant, user.id, actor_id=actor_id)
     return {"id": str(user.id), "token": token}, 201
 
 
-def _revoke(tenant: str, user: User) -> tuple[str, int]:
+def _revoke(tenant: str, user: User, actor_id: str | None = None) -> tuple[str, int]:
     current_app.extensions["styrkedja"].platform.revoke_token(user.id)
-    guard().note("token_revoked", "success", tenant, user.id)
+    guard().note("token_revoked", "success", tenant, user.id, actor_id=actor_id)
     return "", 204
 
 
@@ -129,7 +130,7 @@ def _revoke(tenant: str, user: User) -> tuple[str, int]:
 @blp.errors(401, 403, 404, 409, 503)
 @blp.doc(summary="Give a user a new API token (tenant admin or platform admin); the old one stops working")
 def rotate_user_token(tenant: str, user_id: str):
-    return _rotate(tenant, _tenant_user(tenant, user_id))
+    return _rotate(tenant, _tenant_user(tenant, user_id), authenticate().id)
 
 
 @blp.route("/t/<tenant>/users/<user_id>/token", methods=["DELETE"])
@@ -137,7 +138,7 @@ def rotate_user_token(tenant: str, user_id: str):
 @blp.errors(401, 403, 404, 409, 503)
 @blp.doc(summary="Revoke a user's API token (tenant admin or platform admin); password sign-in is unaffected")
 def revoke_user_token(tenant: str, user_id: str):
-    return _revoke(tenant, _tenant_user(tenant, user_id))
+    return _revoke(tenant, _tenant_user(tenant, user_id), authenticate().id)
 
 
 @blp.route("/t/<tenant>/me/token", methods=["POST"])
@@ -171,10 +172,14 @@ class AccessEntrySchema(Schema):
     tenant = fields.String(allow_none=True)
     user_id = fields.String(allow_none=True)
     kind = fields.String(metadata={"description": "sign_in, token_use, token_failure, token_issued, "
-                                                  "token_rotated or token_revoked"})
+                                                  "token_rotated, token_revoked, password_set, user_deactivated "
+                                                  "or user_reactivated"})
     outcome = fields.String(metadata={"description": "success, failure or rate_limited"})
     ip = fields.String(allow_none=True)
     user_agent = fields.String(allow_none=True)
+    actor_id = fields.String(allow_none=True, metadata={
+        "description": "who acted on the user's access: an administrator's user id, platform-admin, or null "
+                       "when it was the user"})
 
 
 class AccessLogSchema(Schema):

@@ -441,6 +441,7 @@ DOMAIN_MESSAGES: dict[str, tuple[tuple[str, str, str | None], ...]] = {
          "{0} har bara {1} i budgeten; {2} kan inte flyttas därifrån.", "amount_sek"),
         (r"period (\S+) is not in (\d+)\.", "Perioden {0} ligger inte i {1}.", "period"),
         (r"period is .*", "Ange ett år (2025), en månad (2025-04) eller en delårsperiod (2025-T1).", "period"),
+        (r"period lies in (\d+)-(\d+)\.", "Perioden ska ligga mellan år {0} och {1}.", "period"),
         (r"The decision of (\S+) is dated before (\S+), when this was established\.",
          "Beslutet är daterat före {1}, då det som beslutet gäller fastställdes.", "decision.date"),
         (r"A meeting decision names its paragraph\.", "Ange paragrafen i protokollet, t.ex. §104.",

@@ -48,7 +48,8 @@ def check_password(password: str) -> str | None:
 ACCESS_ROWS = 50
 ACCESS_KINDS = {"sign_in": "Inloggning", "token_use": "API-nyckel använd", "token_failure": "Ogiltig API-nyckel",
                 "token_issued": "API-nyckel utfärdad", "token_rotated": "API-nyckel bytt",
-                "token_revoked": "API-nyckel återkallad"}
+                "token_revoked": "API-nyckel återkallad", "password_set": "Lösenord satt",
+                "user_deactivated": "Användare inaktiverad", "user_reactivated": "Användare aktiverad igen"}
 ACCESS_OUTCOMES = {"success": "Lyckades", "failure": "Misslyckades", "rate_limited": "Stoppad: för många försök"}
 
 
@@ -100,7 +101,7 @@ def users(tenant: str):
         except AlreadyExistsError:
             errors["email"] = "Det finns redan en användare med den e-postadressen i kommunen."
         else:
-            guard().note("token_issued", "success", tenant, user.id)
+            guard().note("token_issued", "success", tenant, user.id, actor_id=g.user.id)
             _platform().set_password(user.id, password_hash)
             flash(f"{user.name} ({user.email}) har lagts till som {labels.ROLES[user.role].lower()} "
                   "och kan logga in med lösenordet du angav.")
@@ -128,6 +129,7 @@ def user_password(tenant: str, user_id: str):
     if problem:
         return _page(tenant, views, 400, row_errors={str(user.id): problem})
     _platform().set_password(user.id, hash_password(request.form["password"]))
+    guard().note("password_set", "success", tenant, user.id, actor_id=g.user.id)
     flash(f"Nytt lösenord har satts för {user.name}.")
     return redirect(url_for("ui.users", tenant=tenant), code=303)
 
@@ -138,7 +140,7 @@ def user_token(tenant: str, user_id: str):
     if answer:
         return answer
     token = _platform().rotate_token(user.id)
-    guard().note("token_rotated", "success", tenant, user.id)
+    guard().note("token_rotated", "success", tenant, user.id, actor_id=g.user.id)
     return _page(tenant, views, new_token={"user": user, "token": token})
 
 
@@ -148,7 +150,7 @@ def user_token_revoke(tenant: str, user_id: str):
     if answer:
         return answer
     _platform().revoke_token(user.id)
-    guard().note("token_revoked", "success", tenant, user.id)
+    guard().note("token_revoked", "success", tenant, user.id, actor_id=g.user.id)
     flash(f"API-nyckeln för {user.name} är återkallad. Lösenordet gäller fortfarande; "
           "en ny nyckel fås med Byt API-nyckel.")
     return redirect(url_for("ui.users", tenant=tenant), code=303)
@@ -162,6 +164,26 @@ def user_deactivate(tenant: str, user_id: str):
     user = _member(tenant, user_id)
     if user.id == g.user.id:
         return _page(tenant, views, 400, row_errors={str(user.id): "Du kan inte inaktivera dig själv."})
-    _platform().deactivate_user(user.id)
-    flash(f"{user.name} är inaktiverad och kan inte längre logga in eller använda sin API-nyckel.")
+    if request.form.get("confirm") != "ja":
+        # One click on a button in a list is too easy a way to lock a colleague out: the box says what happens.
+        return _page(tenant, views, 400, row_errors={
+            str(user.id): f"Kryssa i rutan för att bekräfta att {user.name} ska inaktiveras."})
+    if user.active:
+        _platform().deactivate_user(user.id)
+        guard().note("user_deactivated", "success", tenant, user.id, actor_id=g.user.id)
+    flash(f"{user.name} är inaktiverad och kan inte längre logga in eller använda sin API-nyckel. "
+          "Du kan aktivera användaren igen i listan.")
+    return redirect(url_for("ui.users", tenant=tenant), code=303)
+
+
+@ui.route("/t/<tenant>/admin/anvandare/<user_id>/aktivera", methods=["POST"])
+def user_reactivate(tenant: str, user_id: str):
+    _views, redirect_to = load_tenant(tenant, roles=ADMIN)
+    if redirect_to:
+        return redirect_to
+    user = _member(tenant, user_id)
+    if not user.active:
+        _platform().reactivate_user(user.id)
+        guard().note("user_reactivated", "success", tenant, user.id, actor_id=g.user.id)
+    flash(f"{user.name} är aktiverad igen och kan logga in med sitt tidigare lösenord och sin API-nyckel.")
     return redirect(url_for("ui.users", tenant=tenant), code=303)
