@@ -53,7 +53,8 @@ ACCESS_KINDS = {"sign_in": "Inloggning", "token_use": "API-nyckel använd", "tok
 ACCESS_OUTCOMES = {"success": "Lyckades", "failure": "Misslyckades", "rate_limited": "Stoppad: för många försök"}
 
 
-def _page(tenant: str, views, status: int = 200, *, errors=None, values=None, row_errors=None, new_token=None):
+def _page(tenant: str, views, status: int = 200, *, errors=None, values=None, row_errors=None, new_token=None,
+          unconfirmed_row: str | None = None):
     state = views.state(g.moment.as_of, g.moment.known_at)
     users = _platform().users_of(tenant)
     body_names = {b["code"]: b["name"] for b in state["bodies"]}
@@ -62,7 +63,8 @@ def _page(tenant: str, views, status: int = 200, *, errors=None, values=None, ro
         "ui/users.html", users=users, bodies=state["bodies"], body_names=body_names, roles=ROLES,
         role_labels=labels.ROLES, errors=errors or {}, values=values or {"bodies": []}, row_errors=row_errors or {},
         new_token=new_token, password_min=PASSWORD_MIN, access=access, access_kinds=ACCESS_KINDS,
-        access_outcomes=ACCESS_OUTCOMES, user_names={str(u.id): u.name for u in users}), status))
+        access_outcomes=ACCESS_OUTCOMES, user_names={str(u.id): u.name for u in users},
+        unconfirmed_row=unconfirmed_row), status))
     response.headers["Cache-Control"] = "no-store"  # a new API key is shown once and must not be cached
     return response
 
@@ -166,7 +168,7 @@ def user_deactivate(tenant: str, user_id: str):
         return _page(tenant, views, 400, row_errors={str(user.id): "Du kan inte inaktivera dig själv."})
     if request.form.get("confirm") != "ja":
         # One click on a button in a list is too easy a way to lock a colleague out: the box says what happens.
-        return _page(tenant, views, 400, row_errors={
+        return _page(tenant, views, 400, unconfirmed_row=str(user.id), row_errors={
             str(user.id): f"Kryssa i rutan för att bekräfta att {user.name} ska inaktiveras."})
     if user.active:
         _platform().deactivate_user(user.id)
