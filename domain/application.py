@@ -25,7 +25,7 @@ from domain.commands.budgets import BudgetCommands
 from domain.commands.follow_up import FollowUpCommands
 from domain.commands.goals import GoalCommands
 from domain.commands.organisation import OrganisationCommands
-from domain.context import current_actor
+from domain.context import current_actor, recorded_commands
 from domain.decisions import Competence, Decision, Matter
 from domain.errors import ConcurrencyError, DomainError, InvalidCommandError, NotFoundError, UnknownReferenceError
 from domain.idempotency import IdempotencyKey
@@ -318,6 +318,7 @@ class Governance(OrganisationCommands, GoalCommands, BudgetCommands, FollowUpCom
                         time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
                 self._saved(aggregates, entries, answer, head_position, syncs)
+                recorded_commands.set(recorded_commands.get() + 1)
                 return answer
         raise ConcurrencyError("Too many concurrent changes; please retry.")
 

@@ -21,6 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from domain.context import recorded_commands
 from web.logs import request_context
 from web.ops_checks import max_lag, readiness, tenant_positions, tenant_slugs
 
@@ -41,9 +42,8 @@ REQUESTS = Counter("styrkedja_http_requests", "HTTP requests answered, by endpoi
 LATENCY = Histogram("styrkedja_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint",
                     ["endpoint"], registry=REGISTRY,
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
-COMMANDS = Counter("styrkedja_commands_recorded", "Commands recorded (answered 201), by tenant and command",
+COMMANDS = Counter("styrkedja_commands_recorded", "Commands recorded (API or browser), by tenant and command",
                    ["tenant", "command"], registry=REGISTRY)
-COMMAND_BLUEPRINT = "commands."
 
 
 def init_ops(app: Flask) -> None:
@@ -65,7 +65,7 @@ def _start_request() -> None:
     request_id = offered if VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
     tenant = (req.view_args or {}).get("tenant")
     context = {"request_id": request_id, "tenant": tenant if isinstance(tenant, str) else None, "user_id": None,
-               "started": time.perf_counter()}
+               "started": time.perf_counter(), "recorded": recorded_commands.set(0)}
     context["token"] = request_context.set(context)
     g.request_id = request_id
 
@@ -91,8 +91,12 @@ def _finish_request(response: Response) -> Response:
     if endpoint not in OPS_ENDPOINTS:
         REQUESTS.labels(endpoint, method, str(status)).inc()
         LATENCY.labels(endpoint).observe(elapsed)
-        if status == 201 and endpoint.startswith(COMMAND_BLUEPRINT) and context["tenant"]:
-            COMMANDS.labels(context["tenant"], endpoint[len(COMMAND_BLUEPRINT):]).inc()
+        # What the request recorded, not how it was answered: a repeated Idempotency-Key is answered 201 again
+        # and records nothing; a decision from the browser is answered 303 and records one.
+        recorded = recorded_commands.get()
+        command = g.get("command_name")
+        if recorded and command and context["tenant"]:
+            COMMANDS.labels(context["tenant"], command).inc(recorded)
     # Probes answer every few seconds: their lines would bury the rest unless something is wrong.
     if (endpoint not in OPS_ENDPOINTS or status >= 400) and access_log.isEnabledFor(logging.INFO):
         path = req.path
@@ -106,6 +110,7 @@ def _finish_request(response: Response) -> Response:
 def _forget_request(_error=None) -> None:
     context = request_context.get()
     if context is not None and "token" in context:
+        recorded_commands.reset(context.pop("recorded"))
         request_context.reset(context.pop("token"))
 
 

@@ -190,6 +190,26 @@ def test_metrics_count_a_recorded_command_its_request_and_the_tenants_lag(embedd
     assert after[latency] >= 1
 
 
+def test_metrics_count_what_was_recorded_not_a_repeat_or_a_refusal(embedded):
+    def count(name: str) -> float:
+        text = _scrape(embedded, "ops-admin").get_data(as_text=True)
+        return {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(text)
+                for s in family.samples if s.name == "styrkedja_commands_recorded_total"}.get(
+            (("command", name), ("tenant", "repeatby")), 0)
+
+    _record_a_term(embedded, slug="repeatby")
+    token = embedded.post("/api/v1/t/repeatby/users", headers={"Authorization": "Bearer ops-admin"}, json={
+        "email": "reg2@repeatby.example", "name": "Reg", "role": "registrar", "bodies": []}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "4a3c6f0e-term-2027"}
+    body = {"code": "M2027", "first_year": 2027, "last_year": 2030}
+    before = count("open_term")
+    for _ in range(3):  # the same command resent: recorded once, answered 201 three times
+        assert embedded.post("/api/v1/t/repeatby/terms", headers=headers, json=body).status_code == 201
+    refused = embedded.post("/api/v1/t/repeatby/terms", headers={"Authorization": f"Bearer {token}"}, json=body)
+    assert refused.status_code == 409
+    assert count("open_term") == before + 1
+
+
 @pytest.fixture
 def access_lines():
     """What the app logs, formatted as the stack writes it (JSON lines)."""

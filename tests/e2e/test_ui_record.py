@@ -12,6 +12,7 @@ import pytest
 from domain.errors import EarmarkViolationError, InvalidCommandError, NeedsCouncilDecisionError, NotCompetentError
 from web import create_app
 from web.cli import DEMO_SLUG, ensure_demo
+from web.ops import COMMANDS
 from web.ui.record_forms import domain_message
 from web.ui.signin import hash_password
 
@@ -204,6 +205,8 @@ def test_compare_defaults_to_the_year_of_the_moment(app):
 def test_reallocation_refused_in_swedish_then_recorded(app):
     client = sign_in(app, REGISTRAR)
     start = head(app)
+    counted = COMMANDS.labels(DEMO_SLUG, "reallocate")
+    counted_before = counted._value.get()
     refused = client.post(REALLOCATION, data={**REALLOCATION_FORM, "amount_sek": "60 000 000"})
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
@@ -219,6 +222,7 @@ def test_reallocation_refused_in_swedish_then_recorded(app):
     recorded = client.post(REALLOCATION, data={**REALLOCATION_FORM, "amount_sek": "2 500 000"})
     assert recorded.status_code == 303
     assert head(app) == start + 1
+    assert counted._value.get() == counted_before + 1  # the metric counts the browser's decision, not the refusal
     assert recorded.headers["Location"].endswith(TIMELINE)
     page = client.get(recorded.headers["Location"]).get_data(as_text=True)
     assert f"Beslutet registrerades som position {start + 1}." in text_of(page)

@@ -77,7 +77,7 @@ def test_alternating_writers_take_consecutive_positions_and_spend_a_budget_only_
     for n in range(6):
         writer = (a, b)[n % 2]
         positions.append(writer.reallocate("BUN", 2024, "GRUNDSKOLA", "FORSKOLA", 5_000_000,
-                                           f"Omdisposition {n}", by("BUN", SPRING, f"§{n + 10}"))["position"])
+                                           f"Omdisposition {n}", by("KF", SPRING, f"§{n + 10}"))["position"])
         positions.append((b, a)[n % 2].define_indicator(f"K{n}", f"Nyckeltal {n}", "percent", "increase")["position"])
     assert positions == list(range(positions[0], positions[0] + 12))
 

@@ -38,6 +38,7 @@ def _make_view(command: Command):
     @blp.doc(summary=command.summary, operationId=command.name, parameters=[IDEMPOTENCY_KEY])
     def view(data: dict, tenant: str, **path):
         app: Governance = g.app
+        g.command_name = command.name  # the metric's label (web/ops.py)
         # On PostgreSQL the command's reads and its save share one pooled connection, not one each.
         with one_connection(app.config):
             body = scope_of(command, app, data, path)

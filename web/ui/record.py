@@ -232,6 +232,7 @@ def _submit(spec: FormSpec, command, options: Options, available: list[FormSpec]
         return again(403)
     idem = {"idempotency": (key, Governance.fingerprint(command.name, path, data))} if key else {}
     token = current_actor.set(str(g.user.id))
+    g.command_name = command.name  # the metric's label (web/ops.py), as for the API
     try:
         answer = command.run(app, loaded, path, idem)
     except DomainError as error:
