@@ -111,34 +111,33 @@ def users(tenant: str):
     return _page(tenant, views, 400, errors=errors, values=values)
 
 
-def _active_member_for_admin(tenant: str, user_id: str):
-    """(views, user, None) for an admin acting on an active user of the tenant, else the answer that ends it."""
+def _member_for_admin(tenant: str, user_id: str, active: bool = True):
+    """(views, user, None) for an admin acting on a user of the tenant (an active one unless `active` is False),
+    else the answer that ends it."""
     views, redirect_to = load_tenant(tenant, roles=ADMIN)
     if redirect_to:
         return views, None, redirect_to
     user = _member(tenant, user_id)
-    if not user.active:
+    if active and not user.active:
         return views, user, _page(tenant, views, 409, row_errors={str(user.id): INACTIVE})
     return views, user, None
 
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/losenord", methods=["POST"])
 def user_password(tenant: str, user_id: str):
-    views, user, answer = _active_member_for_admin(tenant, user_id)
+    views, user, answer = _member_for_admin(tenant, user_id)
     if answer:
         return answer
     problem = check_password(request.form.get("password") or "")
     if problem:
         return _page(tenant, views, 400, row_errors={str(user.id): problem})
     _platform().set_password(user.id, hash_password(request.form["password"]))
-    guard().note("password_set", "success", tenant, user.id, actor_id=g.user.id)
-    flash(f"Nytt lösenord har satts för {user.name}.")
-    return redirect(url_for("ui.users", tenant=tenant), code=303)
+    return _done(tenant, user, "password_set", f"Nytt lösenord har satts för {user.name}.")
 
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/api-nyckel", methods=["POST"])
 def user_token(tenant: str, user_id: str):
-    views, user, answer = _active_member_for_admin(tenant, user_id)
+    views, user, answer = _member_for_admin(tenant, user_id)
     if answer:
         return answer
     token = _platform().rotate_token(user.id)
@@ -148,44 +147,49 @@ def user_token(tenant: str, user_id: str):
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/api-nyckel/aterkalla", methods=["POST"])
 def user_token_revoke(tenant: str, user_id: str):
-    _views, user, answer = _active_member_for_admin(tenant, user_id)
+    _views, user, answer = _member_for_admin(tenant, user_id)
     if answer:
         return answer
     _platform().revoke_token(user.id)
-    guard().note("token_revoked", "success", tenant, user.id, actor_id=g.user.id)
-    flash(f"API-nyckeln för {user.name} är återkallad. Lösenordet gäller fortfarande; "
-          "en ny nyckel fås med Byt API-nyckel.")
-    return redirect(url_for("ui.users", tenant=tenant), code=303)
+    return _done(tenant, user, "token_revoked", f"API-nyckeln för {user.name} är återkallad. Lösenordet gäller "
+                 "fortfarande; en ny nyckel fås med Byt API-nyckel.")
 
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/inaktivera", methods=["POST"])
 def user_deactivate(tenant: str, user_id: str):
-    views, redirect_to = load_tenant(tenant, roles=ADMIN)
-    if redirect_to:
-        return redirect_to
-    user = _member(tenant, user_id)
+    views, user, answer = _member_for_admin(tenant, user_id, active=False)
+    if answer:
+        return answer
     if user.id == g.user.id:
         return _page(tenant, views, 400, row_errors={str(user.id): "Du kan inte inaktivera dig själv."})
     if request.form.get("confirm") != "ja":
         # One click on a button in a list is too easy a way to lock a colleague out: the box says what happens.
         return _page(tenant, views, 400, unconfirmed_row=str(user.id), row_errors={
             str(user.id): f"Kryssa i rutan för att bekräfta att {user.name} ska inaktiveras."})
-    if user.active:
+    changed = user.active
+    if changed:
         _platform().deactivate_user(user.id)
-        guard().note("user_deactivated", "success", tenant, user.id, actor_id=g.user.id)
-    flash(f"{user.name} är inaktiverad och kan inte längre logga in eller använda sin API-nyckel. "
-          "Du kan aktivera användaren igen i listan.")
-    return redirect(url_for("ui.users", tenant=tenant), code=303)
+    return _done(tenant, user, "user_deactivated" if changed else None,
+                 f"{user.name} är inaktiverad och kan inte längre logga in eller använda sin API-nyckel. "
+                 "Du kan aktivera användaren igen i listan.")
 
 
 @ui.route("/t/<tenant>/admin/anvandare/<user_id>/aktivera", methods=["POST"])
 def user_reactivate(tenant: str, user_id: str):
-    _views, redirect_to = load_tenant(tenant, roles=ADMIN)
-    if redirect_to:
-        return redirect_to
-    user = _member(tenant, user_id)
-    if not user.active:
+    _views, user, answer = _member_for_admin(tenant, user_id, active=False)
+    if answer:
+        return answer
+    changed = not user.active
+    if changed:
         _platform().reactivate_user(user.id)
-        guard().note("user_reactivated", "success", tenant, user.id, actor_id=g.user.id)
-    flash(f"{user.name} är aktiverad igen och kan logga in med sitt tidigare lösenord och sin API-nyckel.")
+    return _done(tenant, user, "user_reactivated" if changed else None,
+                 f"{user.name} är aktiverad igen och kan logga in med sitt tidigare lösenord och sin API-nyckel.")
+
+
+def _done(tenant: str, user, kind: str | None, message: str):
+    """After an administrator's change to a user's access: the trail notes it (kind None: nothing changed, a form
+    sent twice), and the list shows the message."""
+    if kind:
+        guard().note(kind, "success", tenant, user.id, actor_id=g.user.id)
+    flash(message)
     return redirect(url_for("ui.users", tenant=tenant), code=303)
