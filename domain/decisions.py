@@ -1,4 +1,4 @@
-"""The decision object and the competence table: which body may decide what (docs/domain.md)."""
+"""The decision object and the competence table: which body may decide what (docs/spec/domain.md)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ class Matter(Enum):
     GOVERNING_DOCUMENT = "adopt a governing document"
 
 
-# Matters only Kommunfullmäktige decides (docs/domain.md rule 1; kommunallagen 5:1).
+# Matters only Kommunfullmäktige decides (docs/spec/domain.md rule 1; kommunallagen 5:1).
 COUNCIL_ONLY = frozenset(
     {
         Matter.ESTABLISH_BODY,

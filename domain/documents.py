@@ -15,7 +15,7 @@ PUBLICATION_CHANNELS = ("website", "intranet")
 
 
 def check_published(published: list[str]) -> None:
-    """Every adopted document is published: on the website, or only on the intranet (docs/domain.md, §9)."""
+    """Every adopted document is published: on the website, or only on the intranet (docs/spec/domain.md, §9)."""
     if not set(published) <= set(PUBLICATION_CHANNELS):
         raise InvalidCommandError("published lists website and/or intranet.", "published")
     if not published:

@@ -17,7 +17,7 @@ EXEMPEL = "Exempeldata"
 DEMO_ACTOR = "demo"
 
 # ---------------------------------------------------------------------------------------------
-# Real facts (../shared/data/vanersborg.md and the guideline's metadata table).
+# Real facts (docs/spec/vanersborg.md and the guideline's metadata table).
 # ---------------------------------------------------------------------------------------------
 
 VISION = "Vänersborgs kommun – attraktiv och hållbar i alla delar, hela livet"
@@ -128,7 +128,7 @@ KS_INTERIM_T2_2024 = meeting("KS", "2024-10-09", "§171")
 
 # The nämnder's verksamhetsplaner with detailed budget (illustrative meetings and paragraphs).
 # VP 2023 follows KF's December 2022 MRP; Kultur- och fritidsnämnden adopts its plan in January:
-# recorded and flagged late (docs/domain.md rule 7).
+# recorded and flagged late (docs/spec/domain.md rule 7).
 VP_2023 = {
     "BUN": meeting("BUN", "2022-12-19", "§112"),
     "SN": meeting("SN", "2022-12-20", "§151"),

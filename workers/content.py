@@ -24,7 +24,7 @@ from workers.formatting import (
 
 KINDS = ("discharge_basis", "interim", "annual")
 INTERIM_PERIODS = ("T1", "T2")
-# Follow-up fact kinds the reports read besides the state (docs/domain.md rules 9-11).
+# Follow-up fact kinds the reports read besides the state (docs/spec/domain.md rules 9-11).
 FOLLOW_UP_KINDS = ("financial", "outcome", "assessment", "measure", "report_adoption")
 # What a discharge basis reads of the whole tenant before narrowing to the body's year: few facts each.
 REGISTER_KINDS = ("body", "area", "indicator", "goal", "result", "assignment")

@@ -1,4 +1,4 @@
-"""Who decides what (docs/domain.md): the competence table, the decision object, rules 1, 10, 11 and 12."""
+"""Who decides what (docs/spec/domain.md): the competence table, the decision object, rules 1, 10, 11 and 12."""
 
 from __future__ import annotations
 

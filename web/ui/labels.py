@@ -1,4 +1,4 @@
-"""Swedish words for the code's English names: event types, body kinds, statuses (docs/domain.md glossary)."""
+"""Swedish words for the code's English names: event types, body kinds, statuses (docs/spec/domain.md glossary)."""
 
 from __future__ import annotations
 
