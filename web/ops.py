@@ -124,8 +124,10 @@ def readyz():
     queue = current_app.extensions["styrkedja_reports"]["queue"]
     # Artifacts kept in object storage need no local disk once the database is PostgreSQL.
     local_disk = not (current_app.config.get("ARTIFACT_STORE") and current_app.config.get("DATABASE_URL"))
+    # Object storage is checked for itself: a missing bucket used to pass here and fail every report request.
+    store = current_app.extensions["styrkedja_reports"]["store"] if current_app.config.get("ARTIFACT_STORE") else None
     ready, body = readiness(current_app.extensions["styrkedja"], queue.redis_url, current_app.config["READY_MAX_LAG"],
-                            check_storage=local_disk)
+                            check_storage=local_disk, artifacts=store)
     return _json(body, 200 if ready else 503)
 
 

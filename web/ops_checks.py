@@ -144,8 +144,10 @@ def _timed(check):
     return result
 
 
-def readiness(tenants, redis_url: str | None, lag_limit: int, check_storage: bool = True) -> tuple[bool, dict]:
-    """Is this process fit to serve: database, Redis (when configured), projection lag, artifact storage."""
+def readiness(tenants, redis_url: str | None, lag_limit: int, check_storage: bool = True,
+              artifacts=None) -> tuple[bool, dict]:
+    """Is this process fit to serve: database, Redis (when configured), projection lag, the data directory, and
+    `artifacts` (an ArtifactStorage kept elsewhere than the data directory: object storage) when given."""
     config: StoreConfig = tenants.config
     checks: dict[str, dict] = {}
     if config.is_postgres:
@@ -165,6 +167,8 @@ def readiness(tenants, redis_url: str | None, lag_limit: int, check_storage: boo
         checks["projections"] = {"state": "failed", "error": "database unavailable"}
     if check_storage:
         checks["storage"] = _timed(lambda: _storage(config))
+    if artifacts is not None:
+        checks["artifacts"] = _timed(lambda: _artifacts(artifacts))
     ready = all(check["state"] in ("ok", "not_configured") for check in checks.values())
     return ready, {"status": "ready" if ready else "not_ready", "checks": checks}
 
@@ -194,6 +198,11 @@ def _projections(tenants, lag_limit: int) -> dict:
     if lagging:
         return {"state": "lagging", "mode": "runner", **result, "lagging": [p.slug for p in lagging[:20]]}
     return {"state": "ok", "mode": "runner", **result}
+
+
+def _artifacts(store) -> dict:
+    store.check()
+    return {"state": "ok", "kind": "object storage"}
 
 
 def _storage(config: StoreConfig) -> dict:

@@ -80,6 +80,13 @@ class ArtifactStore(ArtifactStorage):
     def _dir(self, tenant: str) -> Path:
         return self.root / tenant
 
+    def check(self) -> None:
+        # The folder takes a write: a full or read-only disk fails here, not at the next report.
+        self.root.mkdir(parents=True, exist_ok=True)
+        probe = self.root / f".readyz-{os.getpid()}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
     def manifest(self, tenant: str, rid: str) -> dict | None:
         if not valid_id(rid):
             return None

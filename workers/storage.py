@@ -67,6 +67,10 @@ class ArtifactStorage(ABC):
     def list_manifests(self, tenant: str) -> list[tuple[str, dict, dt.datetime]]:
         """Every manifest of the tenant with the time it last changed, in no particular order."""
 
+    @abstractmethod
+    def check(self) -> None:
+        """Raise unless the store can be used now (for /readyz): reachable, and there."""
+
     def update(self, tenant: str, rid: str, **changes) -> dict:
         manifest = {**(self.manifest(tenant, rid) or {}), **changes}
         self.save_manifest(tenant, rid, manifest)

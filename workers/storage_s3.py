@@ -81,6 +81,10 @@ class S3ArtifactStore(ArtifactStorage):
         except BotoCoreError as error:
             raise StoreUnavailable(f"artifact store s3://{self.bucket} unreachable: {error}") from error
 
+    def check(self) -> None:
+        # The bucket itself: a missing one (never created, a typo in the setting) failed only at the first report.
+        self._call("head_bucket")
+
     # --- manifests --------------------------------------------------------------------------------
 
     def manifest(self, tenant: str, rid: str) -> dict | None:

@@ -364,3 +364,25 @@ def test_what_a_killed_writer_left_half_written_is_removed_when_the_next_artifac
     store.write_file(SLUG, "a" * 32, "pdf", b"%PDF-1.7 whole")
 
     assert sorted(p.name for p in folder.iterdir()) == sorted([f"{'a' * 32}.pdf", being_written.name])
+
+
+def test_readyz_checks_the_bucket_of_object_storage(demo_data, s3_endpoint, monkeypatch, tmp_path):
+    # A bucket never created (or misspelt in the setting) passed /readyz and then failed every report request.
+    point_at_s3(monkeypatch, s3_endpoint)
+    missing = Backend("s3-missing", f"s3://styrkedja-no-such-bucket-{secrets.token_hex(4)}/a", tmp_path / "data")
+    flask_app = open_app(demo_copy(demo_data, missing), demo_data[1], missing)
+    try:
+        answer = flask_app.test_client().get("/readyz")
+        assert answer.status_code == 503
+        assert answer.get_json()["checks"]["artifacts"]["state"] == "failed"
+    finally:
+        close(flask_app)
+    client, bucket = new_bucket(s3_endpoint)
+    there = Backend("s3", f"s3://{bucket}/a", tmp_path / "data2", client, bucket)
+    flask_app = open_app(demo_copy(demo_data, there), demo_data[1], there)
+    try:
+        answer = flask_app.test_client().get("/readyz")
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.get_json()["checks"]["artifacts"]["state"] == "ok"
+    finally:
+        close(flask_app)
