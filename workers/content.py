@@ -192,7 +192,7 @@ class _Reader:
         assessed += [f"result:{key.split('|')[1]}" for key in state if key.startswith("result|")]
         keys = [f"assessment|{subject}|{report_period}" for subject in assessed]
         keys += [f"report_adoption|{year}|{REPORT_KIND_OF[period]}"]
-        keys += [f"{kind}|{code}|{year}" for code in bodies for kind in ("adjustment", "measure")]
+        keys += [f"{kind}|{code}|{year}" for code in bodies for kind in ("frame", "adjustment", "measure")]
         prefixes = ["withdrawal|", "status|"] + [f"financial|{code}|{year}" for code in bodies]
         prefixes += [f"outcome|{code}|{y}" for code in indicators for y in (year - 1, year)]
         reader._read(keys=keys, prefixes=prefixes, state=state)
@@ -313,7 +313,10 @@ def _share(amount: int, months: int) -> int:
 
 def _decision_columns(decision: dict | None) -> dict:
     decision = decision or {}
-    return {"date": decision.get("date"), "organ": decision.get("body"), "paragraph": decision.get("paragraph"),
+    # A delegated decision has no paragraph of its own: where it is written is the delegation it rests on.
+    where = (f"delegationsbeslut ({decision.get('delegation')})" if decision.get("kind") == "delegated"
+             else decision.get("paragraph"))
+    return {"date": decision.get("date"), "organ": decision.get("body"), "paragraph": where,
             "registry_number": decision.get("registry_number")}
 
 
@@ -1191,17 +1194,19 @@ class _Overview:
         blocks = self.doc.section("ekonomi", f"Ekonomi per organ, {period_label(self.report_period)}")
         rows = []
         for code in sorted(r.bodies):
-            frame = r.frame(code, self.year)
+            # The frame as decided by the period's end (a tilläggsanslag of the autumn is not T1's mandate);
+            # the figures are those reported for the period, whenever reported up to as_of.
+            frame = r.frame_on(code, self.year, min(self.end, r.as_of))
             if frame is None:
                 continue
             report = r.financial_report(code, self.year, self.report_period)
             v = report.value if report else {}
             measures = r.measures.get((code, self.year), [])
             forecast = v.get("forecast_sek")
-            over = forecast is not None and forecast > frame["amount_sek"]
-            rows.append({"code": code, "name": r.bodies[code]["name"], "frame": frame["amount_sek"],
+            over = forecast is not None and forecast > frame
+            rows.append({"code": code, "name": r.bodies[code]["name"], "frame": frame,
                          "outcome": v.get("outcome_sek"), "forecast": forecast,
-                         "deviation": _diff(frame["amount_sek"], forecast),
+                         "deviation": _diff(frame, forecast),
                          "basis": (f"{period_label(v['period'])}, {v.get('reported_on')}" if report
                                    else "Ej rapporterat"),
                          "over": over, "measures": decision_ref(measures[0].value["decision"]) if measures else None,

@@ -249,7 +249,9 @@ def basis_items(meta: dict) -> list[tuple[str, str]]:
               ("Registrerat till och med", swedish_time(meta["known_at"]) or "senaste registrering vid körningen"),
               ("Liggarposition", str(meta["position"])),
               ("Liggarens hash vid positionen", meta["head_hash"]),
-              ("Skapad", swedish_time(meta["generated_at"]))]
+              # Not the wall clock of the build (a report is the same bytes whenever it is rebuilt): the
+              # record time of the last entry it includes.
+              ("Senaste registrering i underlaget", swedish_time(meta["generated_at"]))]
     return items
 
 

@@ -14,7 +14,6 @@ from workers.artifacts import EXTENSIONS, report_id
 from workers.storage import ArtifactStorage, StoredFile
 
 AUDIT_REPORT_ROLES = ("auditor", "admin")
-PERIOD_ENDS = {"T1": (4, 30), "T2": (8, 31)}
 
 
 class ReportRequestRefused(Exception):
@@ -48,14 +47,11 @@ def may_request(kind: str, role: str | None) -> bool:
 
 
 def default_as_of(kind: str, year: int | None, period: str | None) -> dt.date:
-    """Reports on a period look at its end; the discharge basis and the export at today."""
-    today = dt.date.today()
-    if kind == "interim" and year:
-        month, day = PERIOD_ENDS[period or "T1"]
-        return min(today, dt.date(year, month, day))
-    if kind == "annual" and year:
-        return min(today, dt.date(year, 12, 31))
-    return today
+    """Today, for every kind: a period's figures are reported after it ends (a delårsrapport in May or September,
+    the årsredovisning in spring), so a report as of the period's last day showed the month before instead.
+    The mandate of an interim or annual report (frames) is still read as decided by the period's end
+    (workers/content.py)."""
+    return dt.date.today()
 
 
 def request_report(tenant: str, app, views, params: dict, principal_id: str, *, role: str | None,

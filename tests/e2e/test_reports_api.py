@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import secrets
 import time
 import zipfile
@@ -361,3 +362,25 @@ def test_the_file_of_a_report_not_yet_finished_answers_409_report_not_ready(demo
     answer = demo.get(f"/reports/{rid}/file")
     assert answer.status_code == 409
     assert error_code(answer.get_json()) == "report_not_ready"
+
+
+def _report_text(demo: Demo, body: dict) -> str:
+    answer = demo.post(body)
+    assert answer.status_code == 202, answer.get_json()
+    status = demo.finished(answer.get_json()["id"])
+    html = demo.get(status["file_url"]).get_data(as_text=True)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("\u00a0", " ")
+
+
+def test_a_period_report_asked_for_without_a_date_shows_what_was_reported_for_the_period(demo):
+    # Figures of a period are reported after it ends: as of its last day they were not there yet, and the
+    # reports showed the month before (March for T1, October for the year) and "not adopted".
+    interim = _report_text(demo, {"kind": "interim", "year": 2024, "period": "T1", "format": "html"})
+    assert "T1 2024 (jan–apr), 2024-05-1" in interim  # each body's figures are its T1 report
+    assert "345 300 000" in interim and "382 500 000" in interim  # SN's and BUN's outcome for T1
+    behandlad = interim[interim.index("Behandlad"):][:200]
+    assert "§112" in behandlad and "§95" in behandlad, behandlad  # adopted by KS and KF
+    annual = _report_text(demo, {"kind": "annual", "year": 2023, "format": "html"})
+    assert "1 102 300 000" in annual  # BUN's outcome for the whole of 2023
+    behandlad = annual[annual.index("Behandlad"):][:200]
+    assert "§52" in behandlad and "§45" in behandlad, behandlad  # adopted by KS and KF

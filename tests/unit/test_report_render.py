@@ -365,8 +365,18 @@ def test_moments_read_in_swedish_time_summer_and_winter():
     assert swedish_time(None) is None
 
 
-def test_the_basis_of_a_report_states_when_it_was_made_in_swedish_time():
+def test_the_basis_of_a_report_states_its_last_record_time_in_swedish_time():
     from workers.render import basis_items
 
-    assert dict(basis_items(META))["Skapad"] == "2025-03-01 13:00:00 svensk tid"
-    assert "skapad 2025-03-01 13:00:00 svensk tid" in render_html(document())
+    # The record time of the position, not the build's clock: a rebuild must give the same bytes.
+    assert dict(basis_items(META))["Senaste registrering i underlaget"] == "2025-03-01 13:00:00 svensk tid"
+    assert "senaste registrering 2025-03-01 13:00:00 svensk tid" in render_html(document())
+
+
+def test_a_delegated_decision_is_written_where_its_delegation_is():
+    from workers.content import _decision_columns
+
+    delegated = {"body": "BUN", "date": "2025-10-01", "kind": "delegated", "delegation": "BUN 2023-01-20 §5 p. 3.2",
+                 "registry_number": "BUN 2025/99"}
+    assert _decision_columns(delegated)["paragraph"] == "delegationsbeslut (BUN 2023-01-20 §5 p. 3.2)"
+    assert _decision_columns({"body": "KF", "date": "2024-06-19", "paragraph": "§95"})["paragraph"] == "§95"

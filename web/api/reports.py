@@ -13,7 +13,6 @@ from web.tenancy import tenant_app
 from workers.artifacts import MEDIA_TYPES
 from workers.requests import (
     AUDIT_REPORT_ROLES,
-    PERIOD_ENDS,
     ReportNotReady,
     ReportRequestRefused,
     default_as_of,
@@ -34,7 +33,7 @@ def authorise():
         tenant_app(request.view_args["tenant"], READ)
 
 
-__all__ = ["AUDIT_REPORT_ROLES", "PERIOD_ENDS", "blp", "default_as_of"]
+__all__ = ["AUDIT_REPORT_ROLES", "blp", "default_as_of"]
 
 REFUSED_STATUS = {"forbidden": 403, "unknown_reference": 422}
 
