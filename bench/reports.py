@@ -138,9 +138,8 @@ class Splits:
 
 
 def report_params(kind: str, fmt: str, position: int, body: str | None = BODY, year: int = YEAR) -> dict:
-    """The job's arguments as POST /reports makes them (web/api/reports.py default_as_of)."""
-    today = dt.date.today()
-    as_of = min(today, dt.date(year, 12, 31)) if kind == "annual" else today
+    """The job's arguments as POST /reports makes them (as_of today: workers/requests.py request_report)."""
+    as_of = dt.date.today()
     return {"kind": kind, "fmt": fmt, "year": year, "body": body if kind == "discharge_basis" else None,
             "period": None, "as_of": as_of.isoformat(), "known_at": None, "position": position}
 

@@ -64,13 +64,16 @@ class TenantViews:
         with self._lock:
             return catch_up(self.app, self.views, self.tracked, limit_batches)
 
-    def wait_for(self, position: int, timeout: float = 2.0) -> bool:
-        """True once the models include the ledger position (a client reading its own write)."""
+    def wait_for(self, position: int, timeout: float = 2.0, catching_up: bool = False) -> bool:
+        """True once the models include the ledger position (a client reading its own write). `catching_up`:
+        this process keeps them itself (embedded default), so each poll catches up instead of waiting on a runner."""
         deadline = time.monotonic() + timeout
         while self.head() < position:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.02)
+            if catching_up:
+                self.catch_up()
         return True
 
     # --- positions -----------------------------------------------------------------------

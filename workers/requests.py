@@ -46,14 +46,6 @@ def may_request(kind: str, role: str | None) -> bool:
     return kind != "discharge_basis" or role in AUDIT_REPORT_ROLES
 
 
-def default_as_of(kind: str, year: int | None, period: str | None) -> dt.date:
-    """Today, for every kind: a period's figures are reported after it ends (a delårsrapport in May or September,
-    the årsredovisning in spring), so a report as of the period's last day showed the month before instead.
-    The mandate of an interim or annual report (frames) is still read as decided by the period's end
-    (workers/content.py)."""
-    return dt.date.today()
-
-
 def request_report(tenant: str, app, views, params: dict, principal_id: str, *, role: str | None,
                    store: ArtifactStorage, queue) -> str:
     """Queue a report (or find the same one already requested) and answer its id.
@@ -78,7 +70,10 @@ def request_report(tenant: str, app, views, params: dict, principal_id: str, *, 
     else:
         position, head_hash, _ = app.ledger_head()
     year, period = params.get("year"), params.get("period")
-    as_of = params.get("as_of") or default_as_of(kind, year, period)
+    # Today by default, for every kind: a period's figures are reported after it ends (a delårsrapport in May or
+    # September, the årsredovisning in spring), so a report as of its last day showed the month before. An interim
+    # or annual report still reads the frames as decided by the period's end (workers/content.py).
+    as_of = params.get("as_of") or dt.date.today()
     job = {"kind": kind, "fmt": params["format"], "year": year, "body": body,
            "period": period if kind == "interim" else None, "as_of": as_of.isoformat(),
            "known_at": known_at.isoformat() if known_at else None, "position": position}

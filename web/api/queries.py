@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from flask import current_app, request
 
@@ -42,19 +41,9 @@ def read_side(tenant: str, min_position: int | None) -> TenantViews:
     wait = current_app.config.get("MIN_POSITION_WAIT_SECONDS", LAG_TIMEOUT_SECONDS)
     if tenants.inline_projections:
         views.catch_up()
-        # A position beyond what this process has caught up to may still be committing (another process on the
-        # same files): wait as the runner's readers do, then refuse rather than answer from an earlier one.
-        if min_position is not None and views.head() < min_position:
-            deadline = time.monotonic() + wait
-            while views.head() < min_position and time.monotonic() < deadline:
-                time.sleep(0.05)
-                views.catch_up()
-            reached = views.head() >= min_position
-        else:
-            reached = True
-    else:
-        reached = min_position is None or views.wait_for(min_position, wait)
-    if not reached:
+    # A position beyond the models may still be committing (elsewhere, or another process on the same files):
+    # wait, bounded, then refuse rather than answer from an earlier one.
+    if min_position is not None and not views.wait_for(min_position, wait, catching_up=tenants.inline_projections):
         raise ApiError(503, "projection_lagging",
                        f"The read models have not reached position {min_position} yet; try again shortly.")
     return views

@@ -15,7 +15,6 @@ from workers.requests import (
     AUDIT_REPORT_ROLES,
     ReportNotReady,
     ReportRequestRefused,
-    default_as_of,
     may_request,
 )
 from workers.requests import report_file as find_report_file
@@ -33,7 +32,7 @@ def authorise():
         tenant_app(request.view_args["tenant"], READ)
 
 
-__all__ = ["AUDIT_REPORT_ROLES", "blp", "default_as_of"]
+__all__ = ["AUDIT_REPORT_ROLES", "blp"]
 
 REFUSED_STATUS = {"forbidden": 403, "unknown_reference": 422}
 

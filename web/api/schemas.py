@@ -475,7 +475,7 @@ class VerificationSchema(Schema):
 
 class AsOfQuerySchema(Strict):
     as_of = Date(load_default=None, validate=DAY,
-                        metadata={"description": "Decision time: what was in force on this date"})
+                 metadata={"description": "Decision time: what was in force on this date"})
     known_at = fields.AwareDateTime(load_default=None, default_timezone=None, validate=MOMENT, metadata={
         "description": "Record time: as the records stood at this moment (ISO 8601 with offset)"})
     min_position = fields.Integer(load_default=None, validate=POSITION, metadata={

@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, redirect, request, url_for
 
 from web.ui.signin import signed_in_user
-
-# Swedish time, summer and winter: what the page shows and what a typed time means. Stored times are UTC.
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+from workers.formatting import STOCKHOLM  # what a page shows and a typed time means; stored times are UTC
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ import datetime as dt
 
 from web.ui import labels
 from web.ui.blueprint import ui
-from web.ui.context import STOCKHOLM
-from workers.formatting import decision_ref, format_number, format_sek, period_label
+from workers.formatting import STOCKHOLM, decision_ref, format_number, format_sek, period_label
 
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
           "november", "december")
